@@ -1,0 +1,3 @@
+"""Charter: policy-as-code for content moderation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The policy layer: spec models, loading, linting, hashing and diffing."""
