@@ -1,0 +1,1 @@
+"""One module per dataset folder in ../shared/data: its registry entry (`INFO`) and `read`."""

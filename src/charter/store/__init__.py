@@ -1,0 +1,1 @@
+"""Storage at the edges: decision logs as Parquet (queried with DuckDB)."""
