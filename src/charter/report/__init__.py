@@ -1,0 +1,1 @@
+"""Self-contained reports (HTML with inline SVG plots, plus JSON) that open offline."""
