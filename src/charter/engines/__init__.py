@@ -1,0 +1,1 @@
+"""Enforcement pathways (rules, classifier, LLM, human queue, cascade) behind one Engine contract."""
