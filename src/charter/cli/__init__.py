@@ -1,0 +1,1 @@
+"""The `charter` command line: thin commands that parse input, call services, render."""

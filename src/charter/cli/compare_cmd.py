@@ -1,0 +1,140 @@
+"""`charter compare`, `charter agreement` and `charter thresholds tune`: commands that weigh
+one set of decisions against another, or against targets, on the same items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from charter.cli.common import console, user_errors
+from charter.comparison import compare_logs, pathway_agreement
+from charter.errors import CharterError
+from charter.evaluate import TierTargets
+from charter.io.labelled import read_labelled_items
+from charter.io.records_io import read_decisions
+from charter.tune import tune_bundle
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+@user_errors
+def compare_command(
+    baseline: Path = typer.Argument(..., help="Decision log of the baseline (a)."),
+    candidate: Path = typer.Argument(..., help="Decision log of the candidate (b)."),
+    gold: Path = typer.Option(..., "--gold", "-g", help="Labelled items (from `charter datasets import`)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the full comparison (incl. flipped items) as JSON."),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Paired bootstrap resamples."),
+) -> None:
+    """Two systems on the same gold items: McNemar, paired-bootstrap F1/AUPRC difference, flips."""
+    labelled = read_labelled_items(gold)
+    result = compare_logs(
+        read_decisions(baseline),
+        read_decisions(candidate),
+        labelled.labels,
+        names=(str(baseline), str(candidate)),
+        categories=list(category or []) or None,
+        n_boot=n_boot,
+    )
+    table = Table(title=f"b = {candidate}  vs  a = {baseline}  on {result.n_items} items", title_justify="left")
+    for name in ("category", "F1 a", "F1 b", "Δ F1 [CI]", "p (bootstrap)", "McNemar p", "fixed", "broken"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+    for c, section in result.categories.items():
+        comp = section.comparison
+        iv = comp.f1.interval
+        table.add_row(
+            c,
+            _fmt(comp.f1.a),
+            _fmt(comp.f1.b),
+            f"{_fmt(comp.f1.difference)} [{_fmt(iv.low if iv else None)}, {_fmt(iv.high if iv else None)}]",
+            _fmt(comp.f1.p_value),
+            _fmt(comp.mcnemar.p_value_midp, 4),
+            str(len(comp.fixed)),
+            str(len(comp.broken)),
+        )
+    console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        console.print(f"comparison with every flipped item: {out}", highlight=False)
+
+
+@user_errors
+def agreement_command(
+    logs: list[Path] = typer.Argument(..., help="Two or more decision or label logs (one rater or pathway each)."),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
+) -> None:
+    """Agreement between pathways (human, classifier, LLM): Cohen's kappa, Fleiss' kappa, Krippendorff's alpha."""
+    named = {str(path): read_decisions(path) for path in logs}
+    if len(named) < 2:
+        raise CharterError("give at least two different logs")
+    result = pathway_agreement(named, categories=list(category or []) or None)
+    table = Table(title=f"agreement between {len(named)} logs", title_justify="left")
+    for name in ("category", "items", "Cohen's κ", "Fleiss' κ", "Krippendorff's α"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+    for c, agreement in result.items():
+        table.add_row(
+            c,
+            str(agreement.krippendorff_alpha.n_items),
+            _fmt(agreement.cohen_kappa.value if agreement.cohen_kappa else None),
+            _fmt(agreement.fleiss_kappa.value if agreement.fleiss_kappa else None),
+            _fmt(agreement.krippendorff_alpha.value),
+        )
+    console.print(table)
+
+
+thresholds_app = typer.Typer(no_args_is_help=True, help="Tune a bundle's classifier thresholds from labelled decisions.")
+
+
+@thresholds_app.command("tune")
+@user_errors
+def tune_command(
+    decisions: Path = typer.Argument(..., help="Scored decision log, made under the bundle's policy."),
+    gold: Path = typer.Option(..., "--gold", "-g", help="Labelled items for the same items."),
+    bundle: Path = typer.Option(..., "--bundle", "-b", help="Bundle whose classifier.json gets the thresholds."),
+    auto_precision: float = typer.Option(0.95, "--auto-precision", help="Precision target for automatic action."),
+    review_precision: float = typer.Option(None, "--review-precision", help="Precision target for review."),
+    review_recall: float = typer.Option(None, "--review-recall", help="Recall target for review (default 0.9)."),
+    lower_bound: bool = typer.Option(False, "--lower-bound", help="Meet precision on the Wilson lower bound."),
+    market: str = typer.Option(None, "--market", help="Tune one market's override instead of the base."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the thresholds without writing them."),
+) -> None:
+    """Thresholds per action tier that meet the targets, written into the bundle with provenance."""
+    if review_precision is None and review_recall is None:
+        review_recall = 0.9
+    try:
+        targets = TierTargets(
+            auto_action_precision=auto_precision,
+            review_precision=review_precision,
+            review_recall=review_recall,
+            use_lower_bound=lower_bound,
+        )
+    except ValueError as exc:
+        raise CharterError(f"invalid targets: {exc}") from None
+    labelled = read_labelled_items(gold)
+    source = {"decisions": str(decisions), "gold": str(gold)}
+    source.update({k: str(v) for k, v in labelled.meta.items() if k in ("dataset", "split", "mapping")})
+    results = tune_bundle(
+        bundle, read_decisions(decisions), labelled.items, labelled.labels,
+        targets=targets, source=source, apply=not dry_run, market=market,
+    )
+    table = Table(title=f"thresholds for {bundle}" + (f" (market {market})" if market else ""), title_justify="left")
+    for name in ("category", "auto-action", "precision", "recall", "review", "review recall", "status"):
+        table.add_column(name, justify="left" if name in ("category", "status") else "right")
+    for r in results:
+        auto, review = r.tiers.auto_action, r.tiers.review
+        status = "written" if r.applied else ("dry run" if dry_run and not r.reason else f"kept: {r.reason}")
+        table.add_row(
+            r.category,
+            f"{r.previous['auto_action']:.3f} → {_fmt(auto.threshold)}",
+            _fmt(auto.precision),
+            _fmt(auto.recall),
+            f"{r.previous['review']:.3f} → {_fmt(review.threshold)}",
+            _fmt(review.recall),
+            status,
+        )
+    console.print(table)
