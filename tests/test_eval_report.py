@@ -1,0 +1,239 @@
+"""`charter eval` end to end on real data, the joined frame, threshold write-back, and the
+bad inputs a user will hit (missing files, mismatched logs, one-class data)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from charter.cli.main import app
+from charter.compile import compile_policy, load_bundle, write_bundle
+from charter.datasets import apply_mapping, load_mapping, load_split
+from charter.errors import CharterError
+from charter.evaluate import TierTargets
+from charter.evaluate.joined import join_decisions
+from charter.io.labelled import write_labelled_items
+from charter.policy.load import load_policy
+from charter.records import Decision
+from charter.store.decision_log import write_decision_log
+from charter.tune import tune_bundle
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "charter" / "examples" / "policy.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def sms(policy):
+    """The vendored SMS-spam test split with gold labels."""
+    split = load_split("sms-spam", "test", source="sample")
+    return apply_mapping(split, load_mapping("sms-spam", policy), policy)
+
+
+def keyword_decisions(policy, items, identity_hash=None):
+    """A transparent keyword pathway: scores from spam-typical words (real, if crude)."""
+    words = ("free", "call", "txt", "win", "prize", "claim", "urgent", "cash", "mobile", "reply")
+    decisions = []
+    for item in items:
+        text = item.text.lower()
+        score = min(1.0, sum(w in text for w in words) / 3)
+        decisions.append(
+            Decision(
+                item_id=item.id,
+                pathway="rules",
+                policy_id=policy.id,
+                policy_version=policy.version,
+                policy_hash=identity_hash or "0" * 64,
+                scores={"spam_scams": score},
+                labels={"spam_scams": "violating" if score >= 0.5 else "allowed"},
+                action="remove" if score >= 0.5 else "allow",
+            )
+        )
+    return decisions
+
+
+@pytest.fixture()
+def files(tmp_path, policy, sms):
+    log = write_decision_log(keyword_decisions(policy, sms.items), tmp_path / "log.parquet")
+    gold = write_labelled_items(
+        tmp_path / "gold.parquet", sms.items, sms.labels, ["spam_scams"], dataset="sms-spam", split="test"
+    )
+    return log, gold
+
+
+def test_eval_writes_an_offline_html_report_and_json_with_every_number(tmp_path, files, sms):
+    log, gold = files
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["eval", str(log), "--gold", str(gold), "-o", str(out), "--n-boot", "200", "--slice", "language"])
+    assert result.exit_code == 0, result.output
+    assert "spam_scams" in result.output and "report:" in result.output
+    data = json.loads((out / "report.json").read_text())
+    metrics = data["summary"]["categories"]["spam_scams"]
+    gold_pos = sum(1 for label in sms.labels if label.labels.get("spam_scams") == "violating")
+    assert metrics["support"] == gold_pos
+    assert 0.0 <= metrics["intervals"]["f1"]["low"] <= metrics["f1"] <= metrics["intervals"]["f1"]["high"] <= 1.0
+    assert data["sources"]["dataset"] == "sms-spam"
+    assert data["slices"]["language"]["spam_scams"]["slices"][0]["value"] == "en"
+    section = data["categories"]["spam_scams"]
+    assert section["pr"]["precision"] and section["calibration"]["bins"]
+    assert all(w["text"] for w in section["worst_false_positives"] + section["worst_false_negatives"])
+    html = (out / "report.html").read_text()
+    assert "<svg" in html and "Worst false negatives" in html
+    # offline: no external scripts, styles, images or fonts
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "@import" not in html and "url(http" not in html
+
+
+def test_precision_matches_a_direct_count(tmp_path, files, policy, sms):
+    log, gold = files
+    out = tmp_path / "r"
+    assert runner.invoke(app, ["eval", str(log), "-g", str(gold), "-o", str(out), "--n-boot", "0"]).exit_code == 0
+    data = json.loads((out / "report.json").read_text())["summary"]["categories"]["spam_scams"]
+    decisions = {d.item_id: d for d in keyword_decisions(policy, sms.items)}
+    flagged = [label for label in sms.labels if decisions[label.item_id].labels["spam_scams"] == "violating"]
+    tp = sum(1 for label in flagged if label.labels["spam_scams"] == "violating")
+    assert data["precision"] == pytest.approx(tp / len(flagged))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.parquet", "-g", "{gold}"], "does not exist"),
+        (["{log}", "-g", "missing-gold.parquet"], "does not exist"),
+        (["{log}", "-g", "{log}"], "not a labelled-items file"),
+        (["{log}", "-g", "{gold}", "--slice", "country"], "unknown slice or weight column"),
+        (["{log}", "-g", "{gold}", "--category", "hate"], "no gold labels for category ['hate']"),
+        (["{log}", "-g", "{gold}", "--pathway", "llm"], "no decisions from pathway 'llm'"),
+        (["{log}", "-g", "{gold}", "--review-as", "maybe"], "--review-as must be"),
+        (["{log}", "-g", "{gold}", "--confidence", "1.5"], "invalid option"),
+    ],
+)
+def test_bad_inputs_give_one_clear_message(tmp_path, files, args, message):
+    log, gold = files
+    argv = ["eval"] + [a.format(log=log, gold=gold) for a in args] + ["-o", str(tmp_path / "o")]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_decisions_for_other_items_are_a_clear_error(policy, sms):
+    other = keyword_decisions(policy, load_split("davidson", "test", source="sample").items)
+    with pytest.raises(CharterError, match="no decision matches a gold-labelled item"):
+        join_decisions(other, sms.items, sms.labels)
+
+
+def test_an_item_decided_twice_needs_a_pathway_filter(policy, sms):
+    decisions = keyword_decisions(policy, sms.items)
+    twice = decisions + [decisions[0].model_copy(update={"pathway": "llm"})]
+    with pytest.raises(CharterError, match="decided more than once.*--pathway"):
+        join_decisions(twice, sms.items, sms.labels)
+
+
+def test_review_verdicts_count_as_the_user_says(policy, sms):
+    decisions = [d.model_copy(update={"labels": {"spam_scams": "needs_review"}}) for d in keyword_decisions(policy, sms.items)]
+    flagged = join_decisions(decisions, sms.items, sms.labels, review_as="flagged")
+    not_flagged = join_decisions(decisions, sms.items, sms.labels)
+    assert flagged.frame["pred:spam_scams"].eq(1.0).all()
+    assert not_flagged.frame["pred:spam_scams"].eq(0.0).all()
+    assert any("human review" in note for note in not_flagged.notes)
+
+
+def test_one_class_gold_marks_metrics_undefined_instead_of_crashing(tmp_path, policy, sms):
+    ham = [i for i, label in enumerate(sms.labels) if label.labels["spam_scams"] == "allowed"]
+    items = [sms.items[i] for i in ham]
+    labels = [sms.labels[i] for i in ham]
+    log = write_decision_log(keyword_decisions(policy, items), tmp_path / "log.parquet")
+    gold = write_labelled_items(tmp_path / "gold.parquet", items, labels, ["spam_scams"])
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["eval", str(log), "-g", str(gold), "-o", str(out), "--n-boot", "50"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "report.json").read_text())["summary"]["categories"]["spam_scams"]
+    assert metrics["recall"] is None and "recall" in metrics["undefined"]
+    assert metrics["roc_auc"] is None and "roc_auc" in metrics["undefined"]
+    assert "undefined" in (out / "report.html").read_text()
+
+
+def test_tuned_thresholds_are_written_into_the_bundle_with_provenance(tmp_path, policy, sms):
+    bundle_dir = write_bundle(compile_policy(policy), tmp_path / "bundle")
+    identity = load_bundle(bundle_dir).identity
+    decisions = keyword_decisions(policy, sms.items, identity.hash)
+    targets = TierTargets(auto_action_precision=0.9, review_precision=None, review_recall=0.8)
+    [result] = tune_bundle(bundle_dir, decisions, sms.items, sms.labels, targets=targets, source={"dataset": "sms-spam", "split": "test"})
+    assert result.applied, result.reason
+    config = load_bundle(bundle_dir).classifier["categories"]["spam_scams"]
+    assert config["thresholds"]["auto_action"] == pytest.approx(result.tiers.auto_action.threshold)
+    assert config["provenance"]["dataset"] == "sms-spam"
+    assert config["provenance"]["policy_hash"] == identity.hash
+    assert result.tiers.auto_action.precision >= 0.9
+
+
+def test_tuning_refuses_decisions_made_under_another_policy(tmp_path, policy, sms):
+    bundle_dir = write_bundle(compile_policy(policy), tmp_path / "bundle")
+    decisions = keyword_decisions(policy, sms.items, "f" * 64)
+    with pytest.raises(CharterError, match="do not carry over"):
+        tune_bundle(bundle_dir, decisions, sms.items, sms.labels, targets=TierTargets(), source={})
+
+
+def test_unattainable_targets_keep_the_policy_thresholds(tmp_path, policy, sms):
+    bundle_dir = write_bundle(compile_policy(policy), tmp_path / "bundle")
+    identity = load_bundle(bundle_dir).identity
+    rng = np.random.default_rng(0)
+    decisions = [
+        d.model_copy(update={"scores": {"spam_scams": float(rng.random())}})
+        for d in keyword_decisions(policy, sms.items, identity.hash)
+    ]
+    before = load_bundle(bundle_dir).classifier["categories"]["spam_scams"]["thresholds"]
+    [result] = tune_bundle(
+        bundle_dir, decisions, sms.items, sms.labels, targets=TierTargets(auto_action_precision=0.99, use_lower_bound=True), source={}
+    )
+    assert not result.applied and result.reason
+    assert load_bundle(bundle_dir).classifier["categories"]["spam_scams"]["thresholds"] == before
+
+
+def test_findings_name_weak_categories_and_slices():
+    import pandas as pd
+
+    from charter.report.evaluation import EvalOptions, evaluate_frame
+
+    rng = np.random.default_rng(1)
+    n = 800
+    language = np.where(np.arange(n) < 400, "en", "de")
+    gold = (rng.random(n) < 0.3).astype(float)
+    # English violations are caught, German ones mostly missed
+    caught = np.where(language == "en", rng.random(n) < 0.95, rng.random(n) < 0.2)
+    pred = (gold == 1) & caught
+    frame = pd.DataFrame({"item_id": [f"i{k}" for k in range(n)], "text": "t", "language": language,
+                          "gold:hate": gold, "pred:hate": pred.astype(float)})
+    run = evaluate_frame(frame, title="t", policy={"id": "p", "version": "1", "hash": "h"}, sources={},
+                         options=EvalOptions(n_boot=100, slice_columns=["language"]))
+    assert any("recall is significantly lower where language = de" in f for f in run.findings), run.findings
+    assert not any("language = en" in f for f in run.findings)
+
+
+def test_sample_weights_reweight_every_number():
+    import pandas as pd
+
+    from charter.report.evaluation import EvalOptions, evaluate_frame
+
+    # 10 flagged items: 6 true positives (weight 1), 4 false positives (weight 3, an under-sampled stratum)
+    gold = [1.0] * 6 + [0.0] * 4 + [1.0] * 2 + [0.0] * 8
+    pred = [1.0] * 10 + [0.0] * 10
+    weight = [1.0] * 6 + [3.0] * 4 + [1.0] * 10
+    frame = pd.DataFrame({"item_id": [f"i{k}" for k in range(20)], "gold:spam_scams": gold, "pred:spam_scams": pred,
+                          "metadata.weight": weight})
+    policy = {"id": "p", "version": "1", "hash": "h"}
+    run = evaluate_frame(frame, title="t", policy=policy, sources={}, options=EvalOptions(n_boot=50, weight_column="metadata.weight"))
+    assert run.summary.categories["spam_scams"].precision == pytest.approx(6 / (6 + 12))
+    frame.loc[0, "metadata.weight"] = -1
+    with pytest.raises(CharterError, match="negative weight"):
+        evaluate_frame(frame, title="t", policy=policy, sources={}, options=EvalOptions(n_boot=0, weight_column="metadata.weight"))
