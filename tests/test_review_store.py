@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charter.errors import CharterError
 from charter.review import authenticate, create_project, create_user, database_url, get_project, migrate
-from charter.review.db import DEFAULT_URL, ENV_VAR, alembic_config
+from charter.store.sql import DEFAULT_URL, ENV_VAR, alembic_config
 from charter.review.models import Base
 from charter.review.projects import default_queue, project_policy
 from review_support import T0, Store, bundle, postgres_url, store  # noqa: F401

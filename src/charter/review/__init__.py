@@ -4,7 +4,7 @@ exported as labelled items that `charter eval` reads. Every function takes a SQL
 Session; the caller owns the transaction (commit after `next_task` so its lease is visible).
 
 Store: `make_engine(url=None)`, `session_factory(engine)`, `session_scope(factory)`,
-`migrate(url=None)`; URL = argument, $CHARTER_DATABASE_URL, or sqlite:///charter-review.db.
+`migrate(url=None)`; URL = argument, $CHARTER_DATABASE_URL, or sqlite:///charter.db.
 Users: `create_user(session, username, password, role)`, `authenticate(session, username,
 password) -> User | None`, `get_user`. Projects: `create_project(session, name, bundle,
 gold_rate=0.0)`, `get_project`. Enqueueing: `enqueue_escalations(session, project, decisions,
@@ -22,7 +22,7 @@ from charter.review.adjudication import Dispute, adjudicate, adjudication_queue
 from charter.review.agreement import NodeAgreement, node_agreement, review_agreement
 from charter.review.annotations import Annotation, import_annotations
 from charter.review.consensus import ConsensusVerdict, consensus, export_consensus
-from charter.review.db import database_url, make_engine, migrate, session_factory, session_scope
+from charter.store.sql import database_url, make_engine, migrate, session_factory, session_scope
 from charter.review.enqueue import enqueue_escalations, enqueue_qa_sample, import_dataset
 from charter.review.gold import GoldAccuracy, gold_accuracy
 from charter.review.labels import correct_label, current_labels, label_history, skip_task, submit_label

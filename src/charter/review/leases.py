@@ -3,7 +3,7 @@ label. On PostgreSQL the candidate task is locked with SELECT ... FOR UPDATE SKI
 row at a time) and its slot count is re-read under the lock, so concurrent reviewers never
 share a slot; a task another reviewer is claiming at that instant is passed over, so None
 can mean "try again in a moment" under heavy contention. On SQLite every transaction holds
-the write lock (see `charter.review.db`). Call it in its own transaction and commit right
+the write lock (see `charter.store.sql`). Call it in its own transaction and commit right
 away: the lock is held until then."""
 
 from __future__ import annotations

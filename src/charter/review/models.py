@@ -7,43 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from charter.store.sql import Base, one_of
 
 ROLES = ("reviewer", "lead", "admin")
 SOURCES = ("escalation", "qa_sample", "dataset_import")
 LEASE_STATUSES = ("active", "submitted", "skipped", "released")
 VERDICTS = ("violating", "allowed", "needs_review")
 LABEL_ORIGINS = ("review", "correction", "import")
-
-
-def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
-    """A CHECK that keeps an enumerated text column to its values on every backend."""
-    listed = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IN ({listed})", name=name)
-
-
-class UtcDateTime(TypeDecorator):
-    """Aware UTC datetimes on every backend (SQLite stores none, so UTC is restored on read)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the review store; use an aware UTC datetime")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, dt.datetime: UtcDateTime}
 
 
 class User(Base):

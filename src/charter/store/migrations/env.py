@@ -1,14 +1,13 @@
-"""Alembic environment for the review store; the URL comes from the Config set up in code."""
+"""Alembic environment for the operational store; the URL comes from the Config set up in code."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from charter.review.db import make_engine
-from charter.review.models import Base
+from charter.store.sql import full_metadata, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = full_metadata()
 
 
 def run_migrations_offline() -> None:
