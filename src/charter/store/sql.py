@@ -61,7 +61,7 @@ class Base(DeclarativeBase):
 
 # Modules that declare tables on `Base`; migrations and `full_metadata` import them all, so a
 # schema check sees every table even when the caller only imported one workflow.
-TABLE_MODULES = ("charter.review.models",)
+TABLE_MODULES = ("charter.review.models", "charter.service.models")
 
 
 def full_metadata() -> Any:

@@ -1,0 +1,1 @@
+"""The enforcement service (workflow layer, no HTTP)."""
