@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from charter.dsa.config import PlatformConfig
 from charter.dsa.export import batches, build_statements
 from charter.datasets import apply_mapping, get_info, gold_arrays, load_mapping, load_split
 from charter.datasets.apply import MappedSplit
-from charter.engines.classifier import ClassifierEngine, save_model, train_classifier
+from charter.engines.classifier import ClassifierEngine, TrainedClassifier, save_model, train_classifier
 from charter.evaluate import TierTargets
 from charter.io.labelled import write_labelled_items
 from charter.policy.diff import diff_policies
@@ -50,6 +51,27 @@ def _flatten(parts: list[MappedSplit]):
     items = [item for part in parts for item in part.items]
     labels = [label for part in parts for label in part.labels]
     return items, labels
+
+
+@dataclass(frozen=True)
+class SampleModel:
+    """The fast classifier trained on the vendored sample, and what it was trained on."""
+
+    model: TrainedClassifier
+    items: int
+    gold: dict[str, np.ndarray]
+    mappings: dict[str, str]
+
+
+def train_sample_classifier(policy: Policy) -> SampleModel:
+    """The fast classifier trained on the vendored sample's train splits mapped onto `policy`:
+    what `charter demo` enforces and what a bare `charter serve` serves, offline in seconds."""
+    train_items, train_labels = _flatten(_mapped(policy, "train", DEMO_DATASETS))
+    categories = sorted({c for label in train_labels for c in label.labels})
+    gold = gold_arrays(train_labels, categories)
+    mappings = {name: load_mapping(name, policy).version for name in DEMO_DATASETS}
+    model = train_classifier([i.text for i in train_items], gold, policy, label_mappings=mappings)
+    return SampleModel(model, len(train_items), gold, mappings)
 
 
 def _step(number: int, title: str) -> None:
@@ -90,14 +112,12 @@ def demo(
     print_summary(load_bundle(bundle_dir), f"bundle {bundle_dir}")
 
     _step(3, "Train: the fast classifier on policy-mapped real data (sample train splits)")
-    train_items, train_labels = _flatten(_mapped(policy, "train", DEMO_DATASETS))
-    categories = sorted({c for label in train_labels for c in label.labels})
-    gold = gold_arrays(train_labels, categories)
-    mappings = {name: load_mapping(name, policy).version for name in DEMO_DATASETS}
-    model = train_classifier([i.text for i in train_items], gold, policy, label_mappings=mappings)
+    sample = train_sample_classifier(policy)
+    model, gold, mappings = sample.model, sample.gold, sample.mappings
+    categories = sorted(gold)
     model_dir = save_model(model, out / "model")
     console.print(
-        f"{model.card.model_id}: {len(train_items)} items from {len(DEMO_DATASETS)} datasets; "
+        f"{model.card.model_id}: {sample.items} items from {len(DEMO_DATASETS)} datasets; "
         + ", ".join(f"{c} {int(np.nansum(gold[c]))}/{int((~np.isnan(gold[c])).sum())}" for c in categories)
         + f" (violating/labelled) → {model_dir}",
         highlight=False,

@@ -14,7 +14,7 @@ from rich.table import Table
 from charter.cli.common import console, user_errors
 from charter.compile.loader import load_bundle
 from charter.dsa.config import PlatformConfig, load_platform_config
-from charter.dsa.export import BATCH_SIZE, batches, build_statements
+from charter.dsa.export import BATCH_SIZE, Export, batches, build_statements
 from charter.dsa.validate import validate_statement
 from charter.errors import CharterError, Location, Problem
 from charter.io import read_items
@@ -41,23 +41,33 @@ def export(
     ),
 ) -> None:
     """Write one Transparency Database API batch per 100 restrictive decisions, all validated first."""
-    if out.exists() and any(out.glob("batch_*.json")):
-        raise CharterError(f"{out} already holds batch files; export into an empty directory so batches are not mixed")
+    check_out(out)
     config = load_platform_config(platform_config) if platform_config else PlatformConfig()
     loaded = load_bundle(bundle)
     export_ = build_statements(read_decision_log(log), read_items(items), loaded.policy, config)
+    print_summary(write_statements(export_, str(loaded.identity), out), out)
+
+
+def check_out(out: Path) -> None:
+    """Batches of two exports must not mix in one directory."""
+    if out.exists() and any(out.glob("batch_*.json")):
+        raise CharterError(f"{out} already holds batch files; export into an empty directory so batches are not mixed")
+
+
+def write_statements(export_: Export, policy: str, out: Path) -> dict[str, Any]:
+    """batch_0001.json ... (API bodies of at most 100 statements) and summary.json in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for number, body in enumerate(batches(export_.statements), start=1):
         path = out / _batch_name(number)
         path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path.name)
-    summary = {"policy": str(loaded.identity), "files": written, **export_.summary()}
+    summary = {"policy": policy, "files": written, **export_.summary()}
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    _print_summary(summary, out)
+    return summary
 
 
-def _print_summary(summary: dict[str, Any], out: Path) -> None:
+def print_summary(summary: dict[str, Any], out: Path) -> None:
     console.print(
         f"{summary['statements']} statements of reasons in {summary['batches']} batch file(s) in {out} "
         f"under {summary['policy']}"
