@@ -23,7 +23,7 @@ def test_compile_writes_a_bundle_and_summarises_it(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "b" / "manifest.json").is_file()
     out = result.output
-    assert "compile-fixture" in out and "v2.1.0" in out and "13 artifacts verified" in out
+    assert "compile-fixture" in out and "v2.1.0" in out and "14 artifacts verified" in out
     assert "harassment" in out and "spam_scams" in out and "0.95/0.70" in out
     shown = runner.invoke(app, ["show", str(tmp_path / "b")], env={"COLUMNS": "120"})
     assert shown.exit_code == 0 and "spam_scams" in shown.output and "0.92/0.60" in shown.output

@@ -19,6 +19,7 @@ SNAPSHOTS = [
     ("example", "prompts/hate.md"),
     ("example", "classifier.json"),
     ("example", "routing.json"),
+    ("example", "rules.json"),
 ]
 
 

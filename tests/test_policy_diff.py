@@ -126,6 +126,9 @@ CASES: list[tuple[str, Edit, str, str, str, str | None]] = [
     ("market rule reworded", setp(*DE, "categories", "hate", "extra_rules", 0, "statement")("Do not deny or trivialise the Holocaust."), "rule-reworded", "markets[de].categories[hate].extra_rules[HATE.DE1].statement", "patch", None),
     ("category dsa", setp(*HATE, "dsa", "keywords")(["KEYWORD_HATE_SPEECH"]), "dsa-changed", "categories[hate].dsa.keywords", "minor", None),
     ("category dsa ground", setp(*SPAM, "dsa", "ground")("DECISION_GROUND_INCOMPATIBLE_CONTENT"), "dsa-changed", "categories[spam_scams].dsa.ground", "minor", None),
+    ("matcher+", addp(*SPAM, "matchers")({"id": "wallet_drain", "kind": "regex", "values": [r"claim\s+your\s+airdrop"], "rule_ids": ["SPAM.1"], "verdict": "violating"}), "matcher-added", "categories[spam_scams].matchers[wallet_drain]", "minor", "tightened"),
+    ("matcher-", delp(*SPAM, "matchers", 0), "matcher-removed", "categories[spam_scams].matchers[advance_fee]", "major", "loosened"),
+    ("matcher values", setp(*SPAM, "matchers", 0, "values")(["send you 10000"]), "matcher-changed", "categories[spam_scams].matchers[advance_fee].values", "major", "loosened"),
 ]
 
 

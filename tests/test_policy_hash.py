@@ -28,8 +28,10 @@ BASE: dict[str, Any] = YAML(typ="safe").load(FIXTURE.read_text(encoding="utf-8")
 BASE_POLICY = Policy.model_validate(BASE)
 BASE_HASH = policy_hash(BASE_POLICY)
 
-KEYED_LISTS = {"definitions", "actions", "queues", "categories", "markets", "severities", "rules", "examples", "extra_rules"}
-SET_LISTS = {"owners", "languages", "keywords", "decision_visibility"}
+KEYED_LISTS = {
+    "definitions", "actions", "queues", "categories", "markets", "severities", "rules", "examples", "extra_rules", "matchers",
+}  # fmt: skip
+SET_LISTS = {"owners", "languages", "keywords", "decision_visibility", "values"}
 RELEASE_ONLY = {("metadata", "version"), ("metadata", "changelog")}
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -97,7 +99,7 @@ ENUM_ALTERNATIVES = [
     "choice", "yes_no", "allowed", "violating", "needs_review", "borderline", "label", "remove", "demote",
     "escalate", "allow", "suspend_account", "STATEMENT_CATEGORY_VIOLENCE", "DECISION_GROUND_ILLEGAL_CONTENT",
     "DECISION_GROUND_INCOMPATIBLE_CONTENT", "DECISION_VISIBILITY_OTHER", "DECISION_ACCOUNT_TERMINATED",
-    "DECISION_PROVISION_PARTIAL_SUSPENSION",
+    "DECISION_PROVISION_PARTIAL_SUSPENSION", "regex",
 ]
 
 

@@ -1,5 +1,5 @@
 """compile_policy: lint, then turn one Policy into a Bundle of enforcement artifacts (LLM
-prompts, labeling guidelines, classifier config, routing table, canonical policy), every
+prompts, labeling guidelines, classifier config, routing table, exact-match rules, canonical policy), every
 one stamped with the policy's id, version and content hash. Deterministic: the same policy
 always compiles to byte-identical files."""
 
@@ -14,6 +14,7 @@ from charter.compile.paths import (
     INDEX_FILE,
     POLICY_FILE,
     ROUTING_FILE,
+    RULES_FILE,
     SCHEMAS_FILE,
     USER_TEMPLATE_FILE,
     guideline_path,
@@ -22,6 +23,7 @@ from charter.compile.paths import (
 )
 from charter.compile.prompts import prompt_artifact, system_prompt, user_template, user_template_artifact
 from charter.compile.routing import routing_artifact
+from charter.compile.rules import rules_artifact
 from charter.compile.schemas import schemas_artifact
 from charter.compile.stamp import json_bytes
 from charter.compile.tokens import index_artifact
@@ -52,6 +54,7 @@ def compile_policy(policy: Policy, source: LoadedPolicy | None = None) -> Bundle
         POLICY_FILE: json_bytes(policy.model_dump(mode="json")),
         CLASSIFIER_FILE: classifier_artifact(identity, policy),
         ROUTING_FILE: routing_artifact(identity, policy),
+        RULES_FILE: rules_artifact(identity, policy),
         SCHEMAS_FILE: schemas_artifact(identity, views),
         USER_TEMPLATE_FILE: user_template_artifact(identity),
         INDEX_FILE: index_artifact(

@@ -17,6 +17,7 @@ from charter.compile.paths import (
     INDEX_FILE,
     POLICY_FILE,
     ROUTING_FILE,
+    RULES_FILE,
     SCHEMAS_FILE,
     USER_TEMPLATE_FILE,
     guideline_path,
@@ -44,6 +45,7 @@ class LoadedBundle:
     routing: dict[str, Any]
     prompt_index: dict[str, Any]
     output_schemas: dict[str, Any]
+    rules: dict[str, Any]
 
     def _category(self, category: str) -> str:
         if self.policy.category(category) is None:
@@ -178,4 +180,5 @@ def load_bundle(bundle_dir: Path) -> LoadedBundle:
         routing=json.loads(files[ROUTING_FILE]),
         prompt_index=json.loads(files[INDEX_FILE]),
         output_schemas=json.loads(files[SCHEMAS_FILE]),
+        rules=json.loads(files[RULES_FILE]),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 POLICY_FILE = "policy.json"
 CLASSIFIER_FILE = "classifier.json"
 ROUTING_FILE = "routing.json"
+RULES_FILE = "rules.json"
 SCHEMAS_FILE = "prompts/output_schema.json"
 INDEX_FILE = "prompts/index.json"
 USER_TEMPLATE_FILE = "prompts/user_template.txt"
@@ -26,7 +27,7 @@ def guideline_path(category: str) -> str:
 
 def required_paths(category_ids: list[str]) -> list[str]:
     """Every artifact a bundle of these categories must list (what loaders read)."""
-    paths = [POLICY_FILE, CLASSIFIER_FILE, ROUTING_FILE, SCHEMAS_FILE, INDEX_FILE, USER_TEMPLATE_FILE, HTML_FILE]
+    paths = [POLICY_FILE, CLASSIFIER_FILE, ROUTING_FILE, RULES_FILE, SCHEMAS_FILE, INDEX_FILE, USER_TEMPLATE_FILE, HTML_FILE]
     for category in category_ids:
         paths += [prompt_path(category), tree_path(category), guideline_path(category)]
     return paths

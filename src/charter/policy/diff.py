@@ -23,6 +23,7 @@ from charter.policy.spec import (
     Category,
     Market,
     MarketCategoryOverride,
+    Matcher,
     Node,
     Outcome,
     Policy,
@@ -66,6 +67,9 @@ ChangeKind = Literal[
     "market-changed",
     "market-rule-added",
     "market-rule-removed",
+    "matcher-added",
+    "matcher-removed",
+    "matcher-changed",
     "dsa-changed",
 ]
 Impact = Literal[
@@ -75,6 +79,7 @@ Impact = Literal[
     "routing",
     "enforcement_actions",
     "dsa_reporting",
+    "rules",
 ]
 Bump = Literal["none", "patch", "minor", "major"]
 Direction = Literal["tightened", "loosened"]
@@ -87,6 +92,7 @@ ALL_IMPACTS: list[Impact] = [
     "routing",
     "enforcement_actions",
     "dsa_reporting",
+    "rules",
 ]
 TEXT: list[Impact] = ["llm_prompts", "human_guidelines"]
 # How strict a verdict is: moving up tightens enforcement, moving down loosens it.
@@ -309,6 +315,7 @@ class _Differ:
         self.tree(old, new)
         self.examples(old, new)
         self.thresholds(old.thresholds, new.thresholds, f"{base}.thresholds", cid, market=None)
+        self.matchers(old.matchers, new.matchers, f"{base}.matchers", cid, market=None)
         if old.auto_action != new.auto_action:
             direction = _direction(self._action_rank(self.old, old.auto_action), self._action_rank(self.new, new.auto_action))
             self.add(
@@ -334,6 +341,11 @@ class _Differ:
                 self.add("category-changed", f"{path}.description", before.description, after.description, "patch", TEXT, category=cid)
             if before.rank != after.rank:
                 self.add("category-changed", f"{path}.rank", before.rank, after.rank, "minor", impact, category=cid)
+            if before.requires_human != after.requires_human:
+                self.add(
+                    "category-changed", f"{path}.requires_human", before.requires_human, after.requires_human,
+                    "minor", ["routing", "enforcement_actions"], category=cid,
+                )
             if before.default_action != after.default_action:
                 direction = _direction(
                     self._action_rank(self.old, before.default_action), self._action_rank(self.new, after.default_action)
@@ -369,6 +381,44 @@ class _Differ:
                 )
         for r in added:
             self.add(added_kind, f"{base}[{r.id}]", None, r, "minor", TEXT, **where)
+
+    def matchers(self, old: list[Matcher], new: list[Matcher], base: str, cid: str, market: str | None) -> None:
+        """Exact-match rules: a new or stricter one acts on more content (MINOR); removing one,
+        or letting fewer values hit, loosens enforcement (MAJOR)."""
+        where = {"category": cid, "market": market}
+        impact: list[Impact] = ["rules", "enforcement_actions"]
+        removed, matched, added = _pair(old, new, "id")
+        for m in removed:
+            self.add("matcher-removed", f"{base}[{m.id}]", m, None, "major", impact, direction="loosened", **where)
+        for before, after in matched:
+            path = f"{base}[{after.id}]"
+            if set(before.values) != set(after.values):
+                dropped = set(before.values) - set(after.values)
+                direction: Direction | None = "loosened" if dropped else "tightened"
+                self.add(
+                    "matcher-changed", f"{path}.values", sorted(before.values), sorted(after.values),
+                    _bump_for(direction), impact, direction=direction, **where,
+                )
+            if before.verdict != after.verdict:
+                direction = _direction(LABEL_STRICTNESS[before.verdict], LABEL_STRICTNESS[after.verdict])
+                self.add("matcher-changed", f"{path}.verdict", before.verdict, after.verdict, _bump_for(direction),
+                         impact, direction=direction, **where)  # fmt: skip
+            if before.acts_alone != after.acts_alone:
+                direction = "tightened" if after.acts_alone else "loosened"
+                self.add("matcher-changed", f"{path}.acts_alone", before.acts_alone, after.acts_alone,
+                         _bump_for(direction), impact, direction=direction, **where)  # fmt: skip
+            if before.action != after.action:
+                direction = _direction(self._action_rank(self.old, before.action), self._action_rank(self.new, after.action))
+                self.add("matcher-changed", f"{path}.action", before.action, after.action, _bump_for(direction),
+                         impact, direction=direction, **where)  # fmt: skip
+            for field in ("kind", "rule_ids", "queue"):
+                b, a = getattr(before, field), getattr(after, field)
+                if b != a:
+                    self.add("matcher-changed", f"{path}.{field}", b, a, "major" if field == "kind" else "minor", impact, **where)
+            if before.description != after.description:
+                self.add("matcher-changed", f"{path}.description", before.description, after.description, "patch", ["rules"], **where)
+        for m in added:
+            self.add("matcher-added", f"{base}[{m.id}]", None, m, "minor", impact, direction="tightened", **where)
 
     def tree(self, old: Category, new: Category) -> None:
         cid = new.id
@@ -506,6 +556,7 @@ class _Differ:
                 new_effective=new_category.thresholds if new_category else None,
             )
             self.rules(before.extra_rules, after.extra_rules, f"{path}.extra_rules", cid, market=mid)
+            self.matchers(before.matchers, after.matchers, f"{path}.matchers", cid, market=mid)
 
 
 def _wiring(node: Node) -> dict[str, Any]:

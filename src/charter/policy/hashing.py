@@ -28,15 +28,24 @@ _KEYED_LISTS: dict[str, str] = {
     "rules": "id",
     "examples": "id",
     "extra_rules": "id",
+    "matchers": "id",
 }
-# Lists of plain values that are sets in meaning (who owns it, which languages, which tags).
-_SET_LISTS = {"owners", "languages", "keywords", "decision_visibility"}
+# Lists of plain values that are sets in meaning (who owns it, which languages, which tags,
+# a matcher's terms, patterns or digests).
+_SET_LISTS = {"owners", "languages", "keywords", "decision_visibility", "values"}
+# Fields added to the format later, left out of the canonical form while at their default, so
+# that a policy that does not use them keeps the hash it had before they existed.
+_LATER_DEFAULTS: dict[str, object] = {"matchers": [], "requires_human": False}
 
 
 def _canonical(value: Any, key: str | None = None) -> Any:
     """Sort the order-free lists below `value`; every other list keeps the written order."""
     if isinstance(value, dict):
-        return {k: _canonical(v, k) for k, v in value.items()}
+        return {
+            k: _canonical(v, k)
+            for k, v in value.items()
+            if not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k])
+        }
     if isinstance(value, list):
         items = [_canonical(v) for v in value]
         if key in _KEYED_LISTS:
@@ -64,10 +73,12 @@ def canonical_json(policy: Policy, *, content_only: bool = False) -> str:
 
     - dict keys are sorted (tree nodes, outcomes, choice options, market overrides);
     - lists of things addressed by id are sorted by it: actions, queues, categories, markets,
-      severities, rules, examples and market extra_rules by `id`, definitions by `term`,
+      severities, rules, examples, market extra_rules and matchers by `id`, definitions by `term`,
       because every consumer looks them up by id, never by position;
-    - lists that are sets in meaning are sorted: owners, market languages, DSA keywords and
-      decision_visibility;
+    - lists that are sets in meaning are sorted: owners, market languages, DSA keywords,
+      decision_visibility and a matcher's values;
+    - fields added to the format later (matchers, severity requires_human) are left out
+      while at their default, so older policies keep their hash;
     - every other list keeps its written order: a rule's includes/excludes and an outcome's
       rule_ids are presented in that order to LLMs and reviewers (the first rule id is the
       primary one), and the changelog is a history.

@@ -14,11 +14,13 @@ from typing import Any
 
 from charter.errors import Location, Problem
 from charter.policy.load import Loc, LoadedPolicy, document_path
+from charter.policy.matchers import DIGEST, WORD, regex_problem
 from charter.policy.spec import (
     ActionKind,
     Category,
     DecisionGround,
     DecisionVisibility,
+    Matcher,
     Policy,
     Rule,
     Thresholds,
@@ -97,6 +99,7 @@ def lint_policy(policy: Policy, source: LoadedPolicy | None = None) -> LintRepor
         _check_outcomes(lint, category, base)
         _check_examples(lint, category, base)
         _check_thresholds(lint, category.thresholds, (*base, "thresholds"))
+        _check_matchers(lint, category, category.matchers, (*base, "matchers"), category.rules)
     _check_markets(lint)
     _check_terms(lint)
     if source is not None:
@@ -138,6 +141,17 @@ def _all_rules(policy: Policy) -> Iterable[tuple[Rule, Loc]]:
                 yield rule, ("markets", mi, "categories", category_id, "extra_rules", ri)
 
 
+def _all_matchers(policy: Policy) -> Iterable[tuple[Matcher, Loc]]:
+    """Every matcher with its document path: category matchers, then market matchers."""
+    for ci, category in enumerate(policy.categories):
+        for mi, matcher in enumerate(category.matchers):
+            yield matcher, ("categories", ci, "matchers", mi)
+    for ki, market in enumerate(policy.markets):
+        for category_id, override in market.categories.items():
+            for mi, matcher in enumerate(override.matchers):
+                yield matcher, ("markets", ki, "categories", category_id, "matchers", mi)
+
+
 # --------------------------------------------------------------------------- duplicates
 
 
@@ -162,6 +176,7 @@ def _check_duplicates(lint: _Collector) -> None:
     unique("queue", ((q.id, ("queues", i)) for i, q in enumerate(policy.queues)))
     unique("market", ((m.id, ("markets", i)) for i, m in enumerate(policy.markets)))
     unique("rule", ((rule.id, loc) for rule, loc in _all_rules(policy)))
+    unique("matcher", ((matcher.id, loc) for matcher, loc in _all_matchers(policy)))
     unique(
         "example",
         ((e.id, ("categories", ci, "examples", ei))
@@ -494,6 +509,7 @@ def _check_markets(lint: _Collector) -> None:
             for ri, rule in enumerate(override.extra_rules):
                 _check_ref(lint, (*cloc, "extra_rules", ri, "severity"), rule.severity,
                            [s.id for s in category.severities], "severity", "severity")
+            _check_matchers(lint, category, override.matchers, (*cloc, "matchers"), [*category.rules, *override.extra_rules])
             if override.thresholds is None:
                 continue
             tloc: Loc = (*cloc, "thresholds")
@@ -508,6 +524,87 @@ def _check_markets(lint: _Collector) -> None:
                         f"market {market.id!r} raises {category_id}.{name} from {base_value} to {value}; a market "
                         "may only tighten (lower) thresholds",
                     )
+
+
+# --------------------------------------------------------------------------- matchers
+
+
+def _check_matchers(lint: _Collector, category: Category, matchers: list[Matcher], base: Loc, rules: list[Rule]) -> None:
+    """Values the rules engine can run, references that exist, and a hit that says what it does.
+
+    `rules` are the rules a matcher may apply: the category's, plus a market's extra rules
+    for that market's matchers."""
+    by_id = {r.id: r for r in rules}
+    for mi, matcher in enumerate(matchers):
+        loc: Loc = (*base, mi)
+        _check_matcher_values(lint, matcher, loc)
+        for k, rule_id in enumerate(matcher.rule_ids):
+            _check_ref(lint, (*loc, "rule_ids", k), rule_id, by_id, "rule", f"rule of category {category.id!r}")
+        _check_matcher_hit(lint, category, matcher, loc, by_id)
+
+
+def _check_matcher_values(lint: _Collector, matcher: Matcher, loc: Loc) -> None:
+    if not matcher.values:
+        lint.error("empty-matcher", (*loc, "values"),
+                   f"matcher {matcher.id!r} has no values; list the {matcher.kind} it matches, or remove it")
+    seen: set[str] = set()
+    for vi, value in enumerate(matcher.values):
+        vloc: Loc = (*loc, "values", vi)
+        key = value.casefold() if matcher.kind != "exact" else value
+        if key in seen:
+            lint.warn("duplicate-value", vloc, f"matcher {matcher.id!r} lists {value!r} twice")
+        seen.add(key)
+        if not value.strip():
+            lint.error("empty-matcher", vloc, f"matcher {matcher.id!r} has an empty value; it would match nothing or everything")
+        elif matcher.kind == "terms" and not WORD.search(value):
+            lint.error("invalid-term", vloc,
+                       f"term {value!r} has no letter or digit, so it cannot be matched as a whole word; use a regex matcher")
+        elif matcher.kind == "regex" and (problem := regex_problem(value)):
+            code = "invalid-regex" if problem.startswith("invalid") else "unsafe-regex"
+            lint.error(code, vloc, f"matcher {matcher.id!r}: {problem}")
+        elif matcher.kind == "exact" and not DIGEST.match(value):
+            lint.error("invalid-digest", vloc,
+                       f"exact-match value {value!r} is not a sha256 digest (64 lowercase hex digits) of a normalized item")
+
+
+def _check_matcher_hit(lint: _Collector, category: Category, matcher: Matcher, loc: Loc, rules: dict[str, Rule]) -> None:
+    """A violating hit restricts under named rules; a review hit names a queue and no action."""
+    policy = lint.policy
+    queue_ids = [q.id for q in policy.queues]
+    _check_ref(lint, (*loc, "action"), matcher.action, [a.id for a in policy.actions], "action", "action")
+    _check_ref(lint, (*loc, "queue"), matcher.queue, queue_ids, "queue", "queue")
+    if matcher.verdict == "violating":
+        if not matcher.rule_ids:
+            lint.error("matcher-without-rule", loc,
+                       f"matcher {matcher.id!r} is violating but names no rule_ids; say which rule a hit breaks")
+        action_id = matcher.action or category.auto_action
+        kind = _action_kind(policy, action_id)
+        if kind is not None and not kind.restricts:
+            lint.error("label-action-mismatch", (*loc, "action") if matcher.action else (*loc, "verdict"),
+                       f"matcher {matcher.id!r} is violating but its action {action_id!r} is {kind.value}; "
+                       "name a restrictive action, or use verdict: needs_review")
+        if matcher.queue is not None:
+            lint.error("matcher-queue-without-review", (*loc, "queue"),
+                       f"matcher {matcher.id!r} is violating, so it acts and names no queue; drop queue or use verdict: needs_review")
+        if matcher.acts_alone:
+            needing = [r for r in matcher.rule_ids if r in rules and _requires_human(category, rules[r])]
+            if needing:
+                lint.warn("matcher-needs-human", (*loc, "acts_alone"),
+                          f"matcher {matcher.id!r} acts alone, but {', '.join(needing)} is of a severity that requires "
+                          "a human: its hits will wait in review instead of being enforced")
+    else:
+        if matcher.action is not None:
+            lint.error("escalation-action-kind", (*loc, "action"),
+                       f"matcher {matcher.id!r} sends hits to review, so it takes no action; drop action or use verdict: violating")
+        if matcher.queue is None and category.escalation_queue is None:
+            lint.error("escalation-without-queue", loc,
+                       f"matcher {matcher.id!r} sends hits to review but names no queue; add queue: or set the "
+                       "category's escalation_queue")
+
+
+def _requires_human(category: Category, rule: Rule) -> bool:
+    severity = category.severity(rule.severity)
+    return bool(severity and severity.requires_human)
 
 
 # --------------------------------------------------------------------------- defined terms
@@ -538,6 +635,8 @@ def _term_fields(category: Category, base: Loc) -> Iterable[tuple[Loc, str | Non
     for ei, example in enumerate(category.examples):
         yield (*base, "examples", ei, "text"), example.text
         yield (*base, "examples", ei, "rationale"), example.rationale
+    for mi, matcher in enumerate(category.matchers):
+        yield (*base, "matchers", mi, "description"), matcher.description
 
 
 def _policy_term_fields(policy: Policy) -> Iterable[tuple[Loc, str | None]]:

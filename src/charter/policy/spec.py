@@ -188,12 +188,17 @@ class Definition(Strict):
 
 
 class Severity(Strict):
-    """A severity tier (low → critical) and the action it calls for by default."""
+    """A severity tier (low → critical) and the action it calls for by default.
+
+    `requires_human`: machines may flag content of this severity but never act on it alone;
+    the cascade sends what it would enforce under such a rule to the category's review queue.
+    """
 
     id: Identifier
     rank: int = Field(ge=0, le=10)
     description: str
     default_action: Identifier
+    requires_human: bool = False
 
 
 class Rule(Strict):
@@ -268,6 +273,33 @@ class Example(Strict):
     rationale: str | None = None
 
 
+MatcherKind = Literal["terms", "regex", "exact"]
+MatcherVerdict = Literal["violating", "needs_review"]
+
+
+class Matcher(Strict):
+    """An exact-match rule: a term list, regular expressions or known-bad item hashes.
+
+    Every kind reads the normalized text (`charter.engines.normalize`): `terms` are words or
+    phrases matched whole and case-insensitively; `regex` patterns are searched
+    case-insensitively; `exact` values are sha256 digests of the normalized, case-folded,
+    whitespace-collapsed text of known-bad items. A hit gives `verdict` for the category:
+    violating (with `action`, default the category's auto_action) or needs_review (sent to
+    `queue`, default the category's escalation queue). Only an `acts_alone` matcher decides;
+    any other hit is a signal that keeps the category from being cleared automatically.
+    """
+
+    id: Identifier
+    kind: MatcherKind
+    description: str | None = None
+    values: list[str]
+    rule_ids: list[RuleId] = Field(default_factory=list)
+    verdict: MatcherVerdict
+    action: Identifier | None = None
+    queue: Identifier | None = None
+    acts_alone: bool = False
+
+
 class Thresholds(Strict):
     """Classifier score cut-offs for one category: act automatically, or send to review."""
 
@@ -287,6 +319,7 @@ class Category(Strict):
     auto_action: Identifier
     dsa: CategoryDsa
     escalation_queue: Identifier | None = None
+    matchers: list[Matcher] = Field(default_factory=list)
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -310,10 +343,11 @@ class Queue(Strict):
 class MarketCategoryOverride(Strict):
     thresholds: Thresholds | None = None
     extra_rules: list[Rule] = Field(default_factory=list)
+    matchers: list[Matcher] = Field(default_factory=list)
 
 
 class Market(Strict):
-    """A market/locale override: it may tighten thresholds and add rules, never loosen."""
+    """A market/locale override: it may tighten thresholds and add rules and matchers, never loosen."""
 
     id: Identifier
     title: str
