@@ -13,27 +13,10 @@ from sqlalchemy.orm import Session
 from charter.errors import CharterError
 from charter.review.clock import resolve_now
 from charter.review.grouping import CurrentLabel, current_label_views
-from charter.review.models import Adjudication, Assignment, LabelRow, Project, Task, User
+from charter.review.leases import held_lease
+from charter.review.models import Adjudication, LabelRow, Project, Task, User
 from charter.review.projects import project_category
 from charter.review.validation import check_answers
-
-
-def _held_lease(session: Session, reviewer: User, assignment_id: int, now: dt.datetime) -> Assignment:
-    query = select(Assignment).where(Assignment.id == assignment_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    assignment = session.scalar(query.execution_options(populate_existing=True))
-    if assignment is None:
-        raise CharterError(f"no lease {assignment_id}")
-    if assignment.reviewer_id != reviewer.id:
-        raise CharterError(f"lease {assignment_id} is not held by {reviewer.username!r}")
-    if assignment.status != "active":
-        raise CharterError(f"lease {assignment_id} is already {assignment.status}; ask for the next task")
-    if assignment.expires_at <= now:
-        raise CharterError(
-            f"lease {assignment_id} expired at {assignment.expires_at.isoformat()}; ask for the task again"
-        )
-    return assignment
 
 
 def _project_of(session: Session, task: Task) -> Project:
@@ -55,7 +38,7 @@ def submit_label(
     """The reviewer's label for the task they lease; the verdict and rules are the outcome the
     answers reach (stated ones must match it)."""
     now = resolve_now(now)
-    assignment = _held_lease(session, reviewer, assignment_id, now)
+    assignment = held_lease(session, reviewer, assignment_id, now, lock=True)
     task = session.get(Task, assignment.task_id)
     category = project_category(_project_of(session, task), task.category)
     checked = check_answers(category, answers, verdict=verdict, rule_ids=rule_ids, tree_path=tree_path)
@@ -77,7 +60,7 @@ def skip_task(
     now = resolve_now(now)
     if not reason or not reason.strip():
         raise CharterError("a skip needs a reason (e.g. 'not in my language', 'conflict of interest')")
-    assignment = _held_lease(session, reviewer, assignment_id, now)
+    assignment = held_lease(session, reviewer, assignment_id, now, lock=True)
     row = LabelRow(
         task_id=assignment.task_id, reviewer_id=reviewer.id, assignment_id=assignment.id, verdict=None,
         tree_path=[], answers={}, rule_ids=[], note=None, skipped_reason=reason.strip(), origin="review",

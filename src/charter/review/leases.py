@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,17 @@ from charter.review.models import Assignment, Item, LabelRow, Project, Task, Use
 from charter.review.projects import project_queue
 
 DEFAULT_LEASE_MINUTES = 30
+
+LeaseProblem = Literal["missing", "not_held", "closed", "expired"]
+
+
+class LeaseError(CharterError):
+    """A lease that cannot be worked on, and why (so a UI can say "your lease expired"
+    rather than show an error): missing, held by someone else, closed, or expired."""
+
+    def __init__(self, message: str, problem: LeaseProblem):
+        super().__init__(message)
+        self.problem: LeaseProblem = problem
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ def _view(session: Session, assignment: Assignment) -> TaskView:
     )
 
 
-def _active(now: dt.datetime) -> ColumnElement[bool]:
+def lease_is_open(now: dt.datetime) -> ColumnElement[bool]:
     return and_(Assignment.status == "active", Assignment.expires_at > now)
 
 
@@ -61,20 +73,21 @@ def filled_slots(session: Session, task_id: int, now: dt.datetime) -> int:
             LabelRow.task_id == task_id, LabelRow.verdict.is_not(None)
         )
     )
-    leased = session.scalar(select(func.count(Assignment.id)).where(Assignment.task_id == task_id, _active(now)))
+    leased = session.scalar(select(func.count(Assignment.id)).where(Assignment.task_id == task_id, lease_is_open(now)))
     return int(labelled or 0) + int(leased or 0)
 
 
-def _candidates(
-    project: Project, reviewer: User, queues: Sequence[str] | None, gold: bool, now: dt.datetime, rejected: list[int]
+def eligible_tasks(
+    project: Project, reviewer: User, queues: Sequence[str] | None, gold: bool, now: dt.datetime, rejected: Sequence[int] = ()
 ) -> Select:
-    """The most urgent task this reviewer may take (one row, so a lock covers only it)."""
+    """The ids of the tasks (gold or not) this reviewer may be given now: not yet labelled or
+    skipped by them and, unless gold, with a free overlap slot."""
     labelled = (
         select(func.count(func.distinct(LabelRow.reviewer_id)))
         .where(LabelRow.task_id == Task.id, LabelRow.verdict.is_not(None))
         .scalar_subquery()
     )
-    leased = select(func.count(Assignment.id)).where(Assignment.task_id == Task.id, _active(now)).scalar_subquery()
+    leased = select(func.count(Assignment.id)).where(Assignment.task_id == Task.id, lease_is_open(now)).scalar_subquery()
     seen = exists().where(LabelRow.task_id == Task.id, LabelRow.reviewer_id == reviewer.id)
     query = select(Task.id).where(Task.project_id == project.id, Task.is_gold == gold, ~seen)
     if not gold:
@@ -82,8 +95,15 @@ def _candidates(
     if queues is not None:
         query = query.where(Task.queue_id.in_(list(queues)))
     if rejected:
-        query = query.where(Task.id.not_in(rejected))
-    return query.order_by(Task.priority, Task.due_at, Task.id).limit(1)
+        query = query.where(Task.id.not_in(list(rejected)))
+    return query
+
+
+def _candidates(
+    project: Project, reviewer: User, queues: Sequence[str] | None, gold: bool, now: dt.datetime, rejected: list[int]
+) -> Select:
+    """The most urgent task this reviewer may take (one row, so a lock covers only it)."""
+    return eligible_tasks(project, reviewer, queues, gold, now, rejected).order_by(Task.priority, Task.due_at, Task.id).limit(1)
 
 
 def _prefer_gold(session: Session, project: Project, reviewer: User) -> bool:
@@ -105,7 +125,7 @@ def _current_lease(
     query = (
         select(Assignment)
         .join(Task, Task.id == Assignment.task_id)
-        .where(Task.project_id == project.id, Assignment.reviewer_id == reviewer.id, _active(now))
+        .where(Task.project_id == project.id, Assignment.reviewer_id == reviewer.id, lease_is_open(now))
         .order_by(Assignment.leased_at, Assignment.id)
         .limit(1)
     )
@@ -164,14 +184,58 @@ def next_task(
     return None
 
 
+def held_lease(session: Session, reviewer: User, assignment_id: int, now: dt.datetime, *, lock: bool = False) -> Assignment:
+    """The reviewer's open, unexpired lease `assignment_id`, else LeaseError saying why."""
+    query = select(Assignment).where(Assignment.id == assignment_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    assignment = session.scalar(query.execution_options(populate_existing=True))
+    if assignment is None:
+        raise LeaseError(f"no lease {assignment_id}", "missing")
+    if assignment.reviewer_id != reviewer.id:
+        raise LeaseError(f"lease {assignment_id} is not held by {reviewer.username!r}", "not_held")
+    if assignment.status != "active":
+        raise LeaseError(f"lease {assignment_id} is already {assignment.status}; ask for the next task", "closed")
+    if assignment.expires_at <= now:
+        raise LeaseError(
+            f"lease {assignment_id} expired at {assignment.expires_at.isoformat()}; ask for the task again", "expired"
+        )
+    return assignment
+
+
+def open_lease(session: Session, reviewer: User, assignment_id: int, *, now: dt.datetime | None = None) -> TaskView:
+    """What the reviewer sees of a lease they hold and may still work on."""
+    return _view(session, held_lease(session, reviewer, assignment_id, resolve_now(now)))
+
+
+def current_lease(
+    session: Session, reviewer: User, project: Project, *, now: dt.datetime | None = None
+) -> TaskView | None:
+    """The reviewer's open lease in `project`, if any (to resume it; takes nothing new)."""
+    assignment = _current_lease(session, project, reviewer, None, resolve_now(now))
+    return _view(session, assignment) if assignment is not None else None
+
+
+def release_open_leases(session: Session, reviewer: User, *, now: dt.datetime | None = None) -> int:
+    """Hand back every lease the reviewer holds (on logout), so no slot waits for expiry."""
+    now = resolve_now(now)
+    query = select(Assignment).where(Assignment.reviewer_id == reviewer.id, lease_is_open(now))
+    leases = list(session.scalars(query))
+    for assignment in leases:
+        assignment.status = "released"
+    session.flush()
+    return len(leases)
+
+
 def release_task(session: Session, reviewer: User, assignment_id: int, *, now: dt.datetime | None = None) -> None:
     """Hand a lease back unlabelled (e.g. the reviewer logs out): the slot frees at once and
     the task may come back to this reviewer later, unlike a skip."""
     now = resolve_now(now)
     assignment = session.get(Assignment, assignment_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if assignment is None or assignment.reviewer_id != reviewer.id:
-        raise CharterError(f"lease {assignment_id} is not held by {reviewer.username!r}")
+        raise LeaseError(f"lease {assignment_id} is not held by {reviewer.username!r}", "not_held")
     if assignment.status != "active" or assignment.expires_at <= now:
-        raise CharterError(f"lease {assignment_id} is no longer open ({assignment.status}, expires "
-                           f"{assignment.expires_at.isoformat()})")
+        problem: LeaseProblem = "closed" if assignment.status != "active" else "expired"
+        raise LeaseError(f"lease {assignment_id} is no longer open ({assignment.status}, expires "
+                         f"{assignment.expires_at.isoformat()})", problem)
     assignment.status = "released"
