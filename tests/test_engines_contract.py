@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from cascade_helpers import by_marker, example_bundle, scripted_llm
 from charter.datasets import apply_mapping, gold_arrays, load_mapping, load_split
 from charter.engines.base import Engine
+from charter.engines.cascade import build_cascade
 from charter.engines.classifier import ClassifierEngine, train_classifier
+from charter.engines.rules import RulesEngine
 from charter.engines.contract import CHECKS, ContractViolation, check_engine
 from charter.engines.routing import Routing
 from charter.policy.hashing import identity
@@ -61,8 +64,23 @@ def classifier_engine() -> Engine:
     return ClassifierEngine(model, Routing.from_policy(policy))
 
 
+@functools.cache
+def rules_engine() -> Engine:
+    return RulesEngine(example_bundle())
+
+
+@functools.cache
+def cascade_engine() -> Engine:
+    """Rules, the sample-trained classifier, a scripted LLM (one verdict of each kind) and review."""
+    script = by_marker({"vermin": {"hate": "violating"}, "WIN": {"spam_scams": "needs_review"}, "lunch": {"spam_scams": "fail"}})
+    model = classifier_engine().model  # type: ignore[attr-defined]
+    return build_cascade(example_bundle(), model, scripted_llm(script), categories=["hate", "spam_scams"])
+
+
 ENGINES: dict[str, Callable[[], Engine]] = {
     "classifier": classifier_engine,
+    "rules": rules_engine,
+    "cascade": cascade_engine,
 }
 
 
