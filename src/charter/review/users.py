@@ -25,6 +25,12 @@ def check_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> None
         raise CharterError("password must not be only whitespace")
 
 
+def hash_password(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> str:
+    """The argon2 hash of a password that meets the password policy."""
+    check_password(password, min_length)
+    return _hasher.hash(password)
+
+
 def create_user(
     session: Session,
     username: str,
