@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,19 +43,24 @@ EXAMPLE_DIR = Path(".charter/example")
 
 def example_artifacts(directory: Path) -> tuple[Path, Path]:
     """The example bundle and a classifier trained on the vendored sample, in `directory`;
-    reused while they still match the example policy, rebuilt otherwise (a few seconds)."""
+    each is reused while it still matches the example policy and rebuilt otherwise."""
     source = load_policy_source(example_policy_path())
     wanted = policy_identity(source.policy)
     bundle_dir, model_dir = directory / "bundle", directory / "model"
-    try:
-        if load_bundle(bundle_dir).identity == wanted and read_card(model_dir).policy.hash == wanted.hash:
-            return bundle_dir, model_dir
-    except (CharterError, OSError):
-        pass
-    console.print(f"preparing the example bundle and a classifier trained on the vendored sample in {directory} ...")
-    write_bundle(compile_policy(source.policy, source), bundle_dir)
-    save_model(train_sample_classifier(source.policy).model, model_dir)
+    if not _holds(lambda: load_bundle(bundle_dir).identity == wanted):
+        write_bundle(compile_policy(source.policy, source), bundle_dir)
+    if not _holds(lambda: read_card(model_dir).policy.hash == wanted.hash):
+        console.print(f"training the example classifier on the vendored sample into {model_dir} (seconds, once) ...")
+        save_model(train_sample_classifier(source.policy).model, model_dir)
     return bundle_dir, model_dir
+
+
+def _holds(check: Callable[[], bool]) -> bool:
+    """Whether an artifact on disk is there, intact and the one wanted."""
+    try:
+        return check()
+    except (CharterError, OSError, ValueError):
+        return False
 
 
 def _admin_access(url: str) -> None:
