@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,8 +108,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-def make_api(url: str, bundle_dir: Path, model_dir: Path, factory: EngineFactory | None = None, **limits: int) -> Api:
-    """An app on a migrated store with admin, moderate-only and read-only keys."""
+def make_api(url: str, bundle_dir: Path, model_dir: Path, factory: EngineFactory | None = None, **settings: Any) -> Api:
+    """An app on a migrated store with admin, moderate-only and read-only keys; `settings` go
+    to ApiSettings (limits, allow_policy_mismatch)."""
     store = ServiceStore(url)
     with store.transaction() as session:
         admin = bootstrap_admin(session, env={})
@@ -116,5 +118,5 @@ def make_api(url: str, bundle_dir: Path, model_dir: Path, factory: EngineFactory
         reader = create_api_key(session, "reader", ["read"])
     store.close()
     assert admin is not None
-    app = create_api_app(ApiSettings(bundle=bundle_dir, model=model_dir, database_url=url, **limits), engine_factory=factory)
+    app = create_api_app(ApiSettings(bundle=bundle_dir, model=model_dir, database_url=url, **settings), engine_factory=factory)
     return Api(TestClient(app), url, admin.token, moderator.token, reader.token)

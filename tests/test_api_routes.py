@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from charter.compile.loader import LoadedBundle
+from charter.engines.llm import BackendError, ReplayBackend
 from charter.records import ContentItem
-from service_support import Api, make_api, mismatch_factory, sqlite_url
+from charter.service.engines import EngineRecipe
+from service_support import Api, make_api, sqlite_url
 from service_support import bundle, model_dir, next_bundle, sample_items  # noqa: F401
 
 
 @pytest.fixture
 def api(tmp_path: Path, bundle: LoadedBundle, model_dir: Path) -> Api:
-    made = make_api(sqlite_url(tmp_path), bundle.root, model_dir, mismatch_factory)
+    made = make_api(sqlite_url(tmp_path), bundle.root, model_dir, allow_policy_mismatch=True)  # the standard cascade
     with made.client:
         yield made
 
@@ -35,7 +37,8 @@ def test_moderate_returns_a_stored_decision_under_the_active_policy(api: Api, bu
     stored = api.client.get(f"/v1/decisions/{decision['decision_id']}", headers=api.headers(api.reader))
     assert stored.status_code == 200
     assert stored.json()["decision"] == decision and stored.json()["item"]["text"] == item.text
-    assert stored.json()["decided_by"] == "classifier"
+    assert decision["extra"]["decided_by"] in {"rules", "classifier", "human"}
+    assert stored.json()["decided_by"] == decision["extra"]["decided_by"]
 
 
 def test_a_batch_is_decided_in_order_under_one_policy(api: Api, sample_items: list[ContentItem]) -> None:
@@ -67,7 +70,8 @@ def test_the_active_bundle_shows_its_identity_and_artifacts(api: Api, bundle: Lo
     body = response.json()
     assert body["policy"] == bundle.identity.model_dump()
     assert body["artifacts"] == bundle.manifest["artifacts"]
-    assert body["model_dir"] == str(model_dir) and body["engine"]["pathway"] == "classifier"
+    assert body["model_dir"] == str(model_dir) and body["engine"]["pathway"] == "cascade"
+    assert body["engine"]["stages"] == ["rules", "classifier", "human"]
 
 
 def test_admins_hot_swap_and_others_may_not(api: Api, bundle: LoadedBundle, next_bundle: LoadedBundle, sample_items: list[ContentItem], tmp_path: Path) -> None:
@@ -111,12 +115,29 @@ def test_health_metrics_and_docs(api: Api, bundle: LoadedBundle, sample_items: l
     metrics = api.client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text
-    assert f'charter_decisions_total{{action="{decision["action"]}",decided_by="classifier",pathway="classifier"}} 1.0' in text
+    by = decision["extra"]["decided_by"]
+    assert f'charter_decisions_total{{action="{decision["action"]}",decided_by="{by}",pathway="cascade"}} 1.0' in text
     assert 'charter_request_seconds_count{method="POST",route="/v1/moderate",status="200"} 1.0' in text
-    assert 'charter_engine_seconds_count{engine="fast-classifier"} 1.0' in text
+    assert 'charter_engine_seconds_count{engine="cascade:rules+classifier+human"} 1.0' in text
     assert "charter_llm_fallbacks_total" in text and "charter_store_commit_seconds_count 1.0" in text
     assert api.client.get("/docs").status_code == 200
     spec = api.client.get("/openapi.json").json()
     assert {"/v1/moderate", "/v1/moderate/batch", "/v1/decisions/{decision_id}", "/v1/bundle", "/v1/admin/bundle",
             "/v1/admin/keys", "/v1/admin/keys/{key_id}", "/healthz", "/metrics"} <= set(spec["paths"])
     assert "APIKeyHeader" in spec["components"]["securitySchemes"]
+
+
+def test_an_llm_band_that_fails_escalates_and_is_counted(tmp_path: Path, bundle: LoadedBundle, model_dir: Path, sample_items: list[ContentItem]) -> None:
+    down = ReplayBackend(lambda messages, options: BackendError("connection refused"))
+    api = make_api(sqlite_url(tmp_path), bundle.root, model_dir, EngineRecipe(down))
+    with api.client:
+        body = {"items": [_item(i) for i in sample_items[:40]]}
+        decisions = api.client.post("/v1/moderate/batch", json=body, headers=api.headers(api.moderator)).json()["decisions"]
+        metrics = api.client.get("/metrics").text
+    asked = [d for d in decisions if "llm" in d["extra"]["stages"]]
+    assert asked and down.calls, "no item reached the LLM band"
+    assert all(d["action"] != "allow" and d["escalation_queue"] for d in asked)  # a failed LLM never allows
+    failed = sum(len(d["extra"]["stages"]["llm"]["asked"]) for d in asked)
+    counted = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("charter_llm_fallbacks_total{"))
+    assert counted == failed
+    assert "charter_escalations_total{" in metrics

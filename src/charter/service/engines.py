@@ -6,18 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charter.compile.loader import LoadedBundle
-from charter.engines.base import Engine
-from charter.engines.classifier import ClassifierEngine, load_model
-from charter.errors import CharterError
+from charter.engines.cascade import CascadeEngine, build_cascade
+from charter.engines.classifier import load_model
+from charter.engines.llm.backend import Backend
 
 
 @dataclass(frozen=True)
 class EngineRecipe:
-    """An EngineFactory: the fast classifier from `model_dir`, routed by the bundle."""
+    """An EngineFactory: the cascade of the bundle's pathways (rules, the fast classifier from
+    `model_dir` if given, the LLM band if a backend is given, human review for the rest)."""
 
+    llm_backend: Backend | None = None
+    llm_mode: str = "single"
     allow_policy_mismatch: bool = False
 
-    def __call__(self, bundle: LoadedBundle, model_dir: Path | None) -> Engine:
-        if model_dir is None:
-            raise CharterError("the classifier engine needs a model directory (train one with `charter classifier train`)")
-        return ClassifierEngine(load_model(model_dir), bundle, allow_policy_mismatch=self.allow_policy_mismatch)
+    def __call__(self, bundle: LoadedBundle, model_dir: Path | None) -> CascadeEngine:
+        model = load_model(model_dir) if model_dir is not None else None
+        return build_cascade(
+            bundle, model, self.llm_backend, llm_mode=self.llm_mode, allow_policy_mismatch=self.allow_policy_mismatch
+        )

@@ -32,13 +32,13 @@ def llm_backend(settings: ApiSettings) -> Backend | None:
 
 def create_api_app(settings: ApiSettings, *, engine_factory: EngineFactory | None = None) -> FastAPI:
     """The API over the store in `settings`, with `settings.bundle` active. `engine_factory`
-    replaces the standard recipe (the cascade of the bundle's pathways)."""
+    replaces the standard recipe (the cascade: rules, classifier, LLM band, human review)."""
     backend = llm_backend(settings)
     store = ServiceStore(settings.database_url)
     try:
         service = ModerationService(
             store,
-            engine_factory or EngineRecipe(allow_policy_mismatch=settings.allow_policy_mismatch),
+            engine_factory or EngineRecipe(backend, settings.llm_mode, settings.allow_policy_mismatch),
             Limits(max_text_bytes=settings.max_text_bytes, max_batch_items=settings.max_batch_items),
         )
         snapshot, _ = service.activate(settings.bundle, settings.model)

@@ -19,9 +19,12 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 def llm_fallbacks(decision: Decision) -> list[str]:
-    """Categories whose LLM verdict could not be validated and went to review instead."""
-    llm: Any = decision.extra.get("llm")
-    categories = llm.get("categories", {}) if isinstance(llm, dict) else {}
+    """Categories the LLM was asked about but gave no valid verdict for (backend error or an
+    unreadable reply after repair), so they went to human review instead: from a cascade's
+    `extra["stages"]["llm"]` or an LLM engine's `extra["llm"]`."""
+    stages: Any = decision.extra.get("stages")
+    llm: Any = stages.get("llm") if isinstance(stages, dict) else decision.extra.get("llm")
+    categories = llm.get("categories") or {} if isinstance(llm, dict) else {}
     return [c for c, detail in categories.items() if isinstance(detail, dict) and detail.get("escalated") and "raw" in detail]
 
 
@@ -32,7 +35,9 @@ class ApiMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.decisions = Counter("charter_decisions", "Decisions returned", ["pathway", "decided_by", "action"], registry=r)
-        self.escalations = Counter("charter_escalations", "Decisions sent to a review queue", ["decided_by", "queue"], registry=r)
+        self.escalations = Counter(
+            "charter_escalations", "Decisions sent to a review queue, by the machine stage that flagged them", ["detected_by", "queue"], registry=r
+        )
         self.llm_fallbacks = Counter(
             "charter_llm_fallbacks", "Categories the LLM gave no valid verdict for (escalated, never allowed)", ["category"], registry=r
         )
@@ -63,7 +68,7 @@ class ApiMetrics:
             by = decided_by(decision)
             self.decisions.labels(decision.pathway, by, decision.action).inc()
             if decision.escalation_queue:
-                self.escalations.labels(by, decision.escalation_queue).inc()
+                self.escalations.labels(str(decision.extra.get("detected_by") or by), decision.escalation_queue).inc()
             for category in llm_fallbacks(decision):
                 self.llm_fallbacks.labels(category).inc()
 
