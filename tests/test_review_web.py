@@ -252,14 +252,14 @@ def test_gold_questions_look_like_any_other_task(web: Web) -> None:
     pages = {}
     aid, page = take(web, alice)
     while len(pages) < 2:
-        pages.setdefault(web.task_of(aid).id in gold_ids, (aid, page))
+        pages.setdefault(web.task_of(aid).id in gold_ids, page)
         response = submit(web, alice, aid, ALLOWED)
         found = TASK_URL.search(response.headers.get("location", ""))
         assert found, "ran out of tasks before seeing a gold and an ordinary one"
         aid = int(found.group(2))
         alice.get(response.headers["location"])  # shows (and so clears) the "Saved" notice
         page = alice.get(response.headers["location"]).text
-    (gold_aid, gold_page), (plain_aid, plain_page) = pages[True], pages[False]
+    gold_page, plain_page = pages[True], pages[False]
     for html in (gold_page, plain_page):
         assert "gold" not in html.lower()
         assert "due" not in re.sub(r"<[^>]+>", " ", html).lower().split()  # SLA age would give gold away
@@ -343,3 +343,20 @@ def test_admin_manages_users_and_projects(web: Web) -> None:
     assert "web" in page and "hatexplain" in page
     missing = post(admin, "/admin/projects", {"name": "x", "bundle": "/no/such/bundle"})
     assert missing.status_code == 400 and "/no/such/bundle" in missing.text
+
+
+def test_the_app_works_mounted_under_a_prefix(web: Web) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from charter.server.review import create_review_app
+
+    parent = FastAPI()
+    parent.mount("/review", create_review_app(web.settings))
+    client = TestClient(parent, base_url="https://testserver", follow_redirects=False)
+    assert client.get(f"/review/p/{web.project_id}").headers["location"] == f"/review/login?next=/review/p/{web.project_id}"
+    login = post(client, "/review/login", {"username": "alice", "password": PASSWORD}, page="/review/login")
+    assert login.headers["location"] == "/review/"
+    page = client.get(f"/review/p/{web.project_id}").text
+    assert 'href="/review/static/app.css"' in page and f'action="/review/p/{web.project_id}/next"' in page
+    assert client.get("/review/static/label.js").status_code == 200

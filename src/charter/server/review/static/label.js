@@ -129,9 +129,11 @@
     $("o-note").hidden = !outcome.note;
     $("o-note").innerHTML = outcome.note || "";
     $("step-count").textContent = "Outcome after " + steps.length + (steps.length === 1 ? " answer" : " answers");
-    outcome.rules.forEach(function (rule) {
+    outcome.rules.forEach(function (rule, index) {
       var card = document.getElementById("rule-" + rule.id);
-      if (card) { card.classList.add("highlight"); }
+      if (!card) { return; }
+      card.classList.add("highlight");
+      if (index === 0 && !card.closest(".tab-panel").hidden) { card.scrollIntoView({ block: "nearest", behavior: "smooth" }); }
     });
   }
 
@@ -248,6 +250,7 @@
         lease.classList.add("expired");
         clock.textContent = "expired";
         $("lease-expired").hidden = false;
+        document.querySelectorAll("#skip-button, .taskbar form button").forEach(function (b) { b.disabled = true; });
         render();
         return;
       }
@@ -262,7 +265,8 @@
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.metaKey) { return; }
     var tag = (event.target.tagName || "").toLowerCase();
-    var typing = tag === "input" || tag === "textarea" || tag === "select";
+    var choice = tag === "input" && /^(radio|checkbox)$/.test(event.target.type);
+    var typing = (tag === "input" && !choice) || tag === "textarea" || tag === "select";
     var openDialog = document.querySelector("dialog[open]");
     if (openDialog) {
       if (openDialog === skipDialog && !typing && /^[1-9]$/.test(event.key)) {
