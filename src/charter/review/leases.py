@@ -136,7 +136,8 @@ def _current_lease(
 
 def _claim(session: Session, task_id: int, reviewer: User, gold: bool, lease: dt.timedelta, now: dt.datetime) -> Assignment | None:
     task = session.get(Task, task_id, populate_existing=True)
-    if not gold and filled_slots(session, task_id, now) >= task.overlap:
+    filled = filled_slots(session, task_id, now)  # counted for gold too: serving gold must not be quicker
+    if not gold and filled >= task.overlap:
         return None
     assignment = Assignment(task_id=task_id, reviewer_id=reviewer.id, leased_at=now, expires_at=now + lease, status="active")
     session.add(assignment)

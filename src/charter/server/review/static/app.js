@@ -30,7 +30,7 @@
       }).then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
         .then(function (data) {
           document.body.classList.toggle("wellness", data.wellness);
-          document.querySelectorAll(".reveal-zone.revealed").forEach(function (z) { z.classList.remove("revealed"); });
+          document.querySelectorAll(".revealed").forEach(function (z) { z.classList.remove("revealed"); });
           var button = document.getElementById("wellness-toggle");
           button.classList.toggle("on", data.wellness);
           button.setAttribute("aria-pressed", data.wellness ? "true" : "false");
@@ -42,6 +42,9 @@
   // Hidden content is revealed by a click on its cover.
   document.querySelectorAll("[data-reveal-button]").forEach(function (button) {
     button.addEventListener("click", function () { button.closest("[data-reveal]").classList.add("revealed"); });
+  });
+  document.querySelectorAll(".clip").forEach(function (clip) {
+    clip.addEventListener("click", function () { clip.classList.add("revealed"); });
   });
   window.charterRevealAll = function () {
     document.querySelectorAll("[data-reveal]").forEach(function (z) { z.classList.add("revealed"); });
