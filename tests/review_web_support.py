@@ -31,8 +31,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def fast_password_hashing() -> None:
+    """Cheap hashing for the importing test module only (restored after it)."""
     import charter.review.users as users
 
     original, users._hasher = users._hasher, FAST_HASHER

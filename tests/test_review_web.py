@@ -24,7 +24,7 @@ ALLOWED = ["targets_group=no"]
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, bundle) -> tuple[Path, int]:  # noqa: F811
+def template(tmp_path_factory: pytest.TempPathFactory, bundle, fast_password_hashing) -> tuple[Path, int]:  # noqa: F811
     folder = tmp_path_factory.mktemp("web-template")
     project_id = seed_store(f"sqlite:///{folder / 'review.db'}", bundle)
     return folder / "review.db", project_id
