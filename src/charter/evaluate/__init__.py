@@ -18,6 +18,7 @@ Conventions shared by every function
   percentiles for F1, AUPRC and ROC-AUC (`n_boot` resamples, `seed`, `confidence`). The
   bootstrap resamples aggregated cells, not items (see `charter.evaluate.bootstrap`): curve
   metrics are exact up to `n_bins` score bins when there are more distinct scores than bins.
+  Pooled (micro) proportions: Wilson with the design effect an item-level bootstrap measures.
 
 Metrics
 - `binary_metrics(y_true, y_pred=None, y_score=None, *, threshold=0.5, sample_weight=None,

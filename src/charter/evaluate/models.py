@@ -24,7 +24,11 @@ class Interval(Result):
 
     low: float
     high: float
-    method: Literal["wilson", "bootstrap_percentile"]
+    method: Literal["wilson", "bootstrap_percentile", "wilson_design_effect"] = Field(
+        description="wilson_design_effect (pooled proportions): Wilson on the pooled counts with the effective "
+        "n divided by the design effect that an item-level bootstrap measures, so correlated verdicts of one "
+        "item widen the interval and small counts near 0 or 1 do not collapse it"
+    )
     confidence: float
     effective_n: float | None = Field(
         default=None, description="Wilson: (Kish effective) number of trials behind the proportion"
