@@ -15,6 +15,8 @@ from charter.cli import (
     llm_cmd,
     policy_cmd,
     policy_identity_cmd,
+    review_cmd,
+    review_interop_cmd,
 )
 
 app = typer.Typer(
@@ -53,6 +55,17 @@ app.add_typer(compare_cmd.thresholds_app, name="thresholds")
 app.add_typer(classifier_cmd.app, name="classifier", help="Train, score, evaluate, inspect and stress-test the fast classifier.")
 app.add_typer(llm_cmd.app, name="llm", help="LLM moderators: run the compiled prompts against a backend, evaluate, probe.")
 app.add_typer(dsa_cmd.app, name="dsa", help="EU DSA statements of reasons: export and validate.")
+review_app = review_cmd.app
+review_app.command("export-labelstudio", help="Export a project's tasks, predictions and labels as Label Studio JSON.")(
+    review_interop_cmd.export_labelstudio
+)
+review_app.command("import-labelstudio", help="Import Label Studio tasks, predictions and annotations into a project.")(
+    review_interop_cmd.import_labelstudio
+)
+review_app.command("label-quality", help="Multi-annotator label quality (cleanlab): consensus, annotator quality, suspect items.")(
+    review_interop_cmd.label_quality
+)
+app.add_typer(review_app, name="review", help="Human review: the labeling web app, its demo project, accounts and interop.")
 app.command("demo", help="Run the whole loop on the embedded defaults: lint, compile, train, enforce, evaluate.")(
     demo_cmd.demo
 )
