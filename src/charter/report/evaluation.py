@@ -233,12 +233,50 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+THIN_EVIDENCE = 30  # flagged items below which a threshold's precision is called thin evidence
+FEW_PER_CLASS = 10  # gold items per class below which bootstrap intervals (F1, AUPRC) are not trustworthy
+
+
+def _items(count: float, noun: str = "item") -> str:
+    return f"{count:.0f} {noun}" + ("" if round(count) == 1 else "s")
+
+
+def _unmeasurable(c: str, m: BinaryMetrics) -> str | None:
+    """Why a category's headline metrics cannot be read at all, in a policy lead's words."""
+    if m.n == 0:
+        return f"{c}: no item has a gold label for this category, so nothing about it is measured."
+    if m.support == 0:
+        return (
+            f"{c}: cannot measure how well violations are caught: none of the {m.n} labelled items is violating "
+            f"(precision, recall, F1 and AUPRC are undefined or meaningless); only wrongful flags are measured "
+            f"({m.confusion.fp:.0f} of {m.n}). Add violating examples to the gold set."
+        )
+    if m.support == m.total_weight:
+        return (
+            f"{c}: every labelled item is violating, so over-enforcement (false-positive rate) cannot be measured; "
+            "add allowed examples to the gold set."
+        )
+    return None
+
+
 def _findings(sections: dict[str, CategorySection], slices: dict[str, dict[str, SliceReport]]) -> list[str]:
     """Headlines a policy lead reads first: what is weak, how sure we are, what to change."""
     out = []
     for c, s in sections.items():
         m = s.metrics
         fn, fp = m.confusion.fn, m.confusion.fp
+        blind = _unmeasurable(c, m)
+        if blind:
+            out.append(blind)
+            continue
+        smaller = min(m.confusion.tp + m.confusion.fn, m.confusion.fp + m.confusion.tn)
+        few = not m.weighted and smaller < FEW_PER_CLASS  # weighted counts are not item counts
+        if few:
+            out.append(
+                f"{c}: only {_items(m.support, 'violating item')} and {_items(m.confusion.fp + m.confusion.tn, 'allowed item')} "
+                "are labelled: treat every number here as anecdotal (bootstrap intervals for F1 and AUPRC are not "
+                f"reliable below about {FEW_PER_CLASS} per class)."
+            )
         if m.recall is not None and m.recall < 0.5 and m.support:
             out.append(
                 f"{c}: misses most violations (recall {_pct(m.recall)}; {fn:.0f} of {m.support:.0f} violating items "
@@ -250,7 +288,7 @@ def _findings(sections: dict[str, CategorySection], slices: dict[str, dict[str, 
                 f"(precision {_pct(m.precision)}) — over-enforcement; see the worst false positives."
             )
         iv = m.intervals.get("f1")
-        if iv is not None and iv.high - iv.low > 0.2:
+        if iv is not None and iv.high - iv.low > 0.2 and not few:
             out.append(
                 f"{c}: F1 is uncertain (interval {iv.low:.2f}–{iv.high:.2f}) with {m.n} labelled items; "
                 "label more before acting on small differences."
@@ -258,6 +296,14 @@ def _findings(sections: dict[str, CategorySection], slices: dict[str, dict[str, 
         t = s.thresholds
         if t is not None and not t.auto_action.attainable:
             out.append(f"{c}: no threshold reaches the auto-action precision target; keep a human in the loop.")
+        elif t is not None and t.auto_action.flagged < THIN_EVIDENCE:
+            low = t.auto_action.precision_low
+            out.append(
+                f"{c}: the suggested auto-action threshold ({t.auto_action.threshold:.3f}) rests on only "
+                f"{_items(t.auto_action.flagged, 'flagged item')}"
+                + (f" (precision could be as low as {_pct(low)})" if low is not None else "")
+                + "; confirm it on more data or tune with --lower-bound."
+            )
     for column, per_cat in slices.items():
         for c, report in per_cat.items():
             overall = sections[c].metrics.recall

@@ -41,13 +41,16 @@ def curve_plot(
     diagonal: bool = False,
     markers: dict[str, tuple[float, float, str]] | None = None,
 ) -> str:
-    """Line plot of several named (x, y) curves, e.g. PR or ROC curves per category."""
+    """Line plot of several named (x, y) curves, e.g. PR or ROC curves per category; a marker
+    (x, y, text) keyed by a series name is drawn in that series' colour."""
     fig, ax = _axes(title, xlabel, ylabel)
-    for i, (name, (xs, ys)) in enumerate(series.items()):
-        ax.plot(list(xs), list(ys), label=name, color=PALETTE[i % len(PALETTE)], linewidth=1.6)
+    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
+    for name, (xs, ys) in series.items():
+        ax.plot(list(xs), list(ys), label=name, color=colors[name], linewidth=1.6)
     for i, (name, (x, y, text)) in enumerate((markers or {}).items()):
-        ax.scatter([x], [y], color=PALETTE[i % len(PALETTE)], s=22, zorder=3)
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        color = colors.get(name, PALETTE[i % len(PALETTE)])
+        ax.scatter([x], [y], color=color, edgecolors="#111827", linewidths=0.6, s=30, zorder=3)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7, color=color)
     if diagonal:
         ax.plot([0, 1], [0, 1], linestyle="--", color="#9ca3af", linewidth=1)
     ax.set_xlim(0, 1)
