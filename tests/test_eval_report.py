@@ -237,3 +237,93 @@ def test_sample_weights_reweight_every_number():
     frame.loc[0, "metadata.weight"] = -1
     with pytest.raises(CharterError, match="negative weight"):
         evaluate_frame(frame, title="t", policy=policy, sources={}, options=EvalOptions(n_boot=0, weight_column="metadata.weight"))
+
+
+def _run(frame, **options):
+    from charter.report.evaluation import EvalOptions, evaluate_frame
+
+    return evaluate_frame(frame, title="t", policy={"id": "p", "version": "1", "hash": "h"}, sources={},
+                          options=EvalOptions(**options))
+
+
+def test_a_category_without_violating_gold_is_called_unmeasurable_in_plain_words(tmp_path):
+    import pandas as pd
+
+    from charter.report.html import write_report
+
+    rng = np.random.default_rng(2)
+    n = 300
+    spam = (rng.random(n) < 0.3).astype(float)
+    frame = pd.DataFrame({
+        "item_id": [f"i{k}" for k in range(n)], "text": "t",
+        "gold:spam_scams": spam, "pred:spam_scams": spam, "score:spam_scams": np.clip(spam * 0.8 + rng.random(n) * 0.2, 0, 1),
+        "gold:hate": 0.0, "pred:hate": 0.0, "score:hate": rng.random(n) * 0.3,
+    })
+    run = _run(frame, n_boot=50)
+    [finding] = [f for f in run.findings if f.startswith("hate:")]
+    assert "cannot measure how well violations are caught" in finding and "none of the 300 labelled items" in finding
+    html = write_report(run, tmp_path)[0].read_text()
+    # the reasons are grouped and in a policy lead's words, not the API's
+    assert "recall, AUPRC, best-F1 threshold undefined (no violating items in the gold labels)" in html
+    assert "no positives in y_true" not in html
+    assert "hold only one class, so no threshold can be judged" in html
+    # the operating point is drawn on the PR curve of the measurable category
+    assert "dot: current decisions" in html and ">now<" in html
+
+
+def test_thin_evidence_for_a_threshold_and_tiny_classes_are_findings():
+    import pandas as pd
+
+    # 40 items, 4 violating: every number is anecdotal, and auto-action rests on a handful of items
+    gold = np.array([1.0] * 4 + [0.0] * 36)
+    score = np.r_[[0.9, 0.8, 0.3, 0.2], np.linspace(0.0, 0.5, 36)]
+    frame = pd.DataFrame({"item_id": [f"i{k}" for k in range(40)], "text": "t", "gold:hate": gold,
+                          "pred:hate": (score >= 0.5).astype(float), "score:hate": score})
+    findings = _run(frame, n_boot=50).findings
+    assert any("only 4 violating items and 36 allowed items are labelled" in f for f in findings), findings
+    assert any("rests on only 2 flagged items" in f for f in findings), findings
+    assert not any("F1 is uncertain" in f for f in findings)  # said once, by the anecdotal finding
+
+
+def test_pooled_interval_in_the_report_is_never_narrower_than_the_category_wilson():
+    import pandas as pd
+
+    # one category: pooled and per-category precision are the same proportion (14 of 16)
+    gold = np.array([1.0] * 14 + [0.0] * 2 + [1.0] * 20 + [0.0] * 200)
+    pred = np.array([1.0] * 16 + [0.0] * 220)
+    frame = pd.DataFrame({"item_id": [f"i{k}" for k in range(len(gold))], "text": "t", "gold:hate": gold, "pred:hate": pred})
+    run = _run(frame, n_boot=300)
+    pooled, wilson = run.summary.micro.intervals["precision"], run.summary.categories["hate"].intervals["precision"]
+    assert pooled.low <= wilson.low + 1e-9 and pooled.high >= wilson.high - 1e-9
+
+
+def test_a_users_own_score_file_is_evaluated_with_map_set_and_threshold(tmp_path, sms):
+    gold = write_labelled_items(tmp_path / "gold.parquet", sms.items, sms.labels, ["spam_scams"])
+    rows = ["post,p_spam"] + [f"{item.id},{0.9 if 'free' in item.text.lower() else 0.1}" for item in sms.items]
+    (tmp_path / "vendor.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    argv = ["eval", str(tmp_path / "vendor.csv"), "-g", str(gold), "-o", str(tmp_path / "o"), "--n-boot", "0",
+            "--map", "item_id=post", "--map", "scores.spam_scams=p_spam", "--set", "pathway=external",
+            "--set", "policy_id=vendor", "--set", "policy_version=1.0.0", "--set", "policy_hash=unknown"]
+    result = runner.invoke(app, argv + ["--threshold", "0.5"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "o" / "report.json").read_text())
+    flagged = sum("free" in item.text.lower() for item in sms.items)
+    assert data["summary"]["categories"]["spam_scams"]["predicted_positive"] == flagged
+    assert any("flagged at score >= 0.5" in note for note in data["notes"])
+    # without --threshold a score-only file flags nothing, and says so
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0 and "pass --threshold" in result.output
+    # without the constants, the message names what is missing and how to give it
+    result = runner.invoke(app, argv[:10])
+    assert result.exit_code == 2 and "--set pathway=<value>" in result.output
+
+
+def test_a_score_outside_0_1_names_the_file_and_item(tmp_path, policy, sms):
+    decisions = keyword_decisions(policy, sms.items)
+    decisions[3] = decisions[3].model_copy(update={"scores": {"spam_scams": 1.7}})
+    log = write_decision_log(decisions, tmp_path / "log.parquet")
+    gold = write_labelled_items(tmp_path / "gold.parquet", sms.items, sms.labels, ["spam_scams"])
+    result = runner.invoke(app, ["eval", str(log), "-g", str(gold), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert f"log.parquet: item {sms.items[3].id!r}: score for spam_scams is 1.7, outside [0, 1]" in result.output
+    assert "Traceback" not in result.output

@@ -37,6 +37,17 @@ def summary_table(run: EvalRun) -> Table:
     return table
 
 
+def parse_pairs(entries: list[str], option: str, example: str) -> dict[str, str]:
+    """FIELD=VALUE entries of a repeatable option (--map item_id=post_id, --set pathway=external)."""
+    fields = {}
+    for entry in entries:
+        field, sep, value = entry.partition("=")
+        if not sep or not field.strip() or not value:
+            raise CharterError(f"{option} {entry!r}: write FIELD=VALUE, e.g. {option} {example}")
+        fields[field.strip()] = value
+    return fields
+
+
 def run_eval(
     decisions_path: Path,
     gold_path: Path,
@@ -47,15 +58,26 @@ def run_eval(
     categories: list[str] | None = None,
     review_as: ReviewAs = "not_flagged",
     options: EvalOptions | None = None,
+    columns: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    threshold: float | None = None,
 ) -> tuple[EvalRun, Path, Path]:
-    """Read, join, measure and write the report; shared by the CLI and the demo."""
-    decisions = read_decisions(decisions_path)
+    """Read, join, measure and write the report; shared by the CLI and the demo.
+
+    `columns` maps decision fields to the columns of a user's JSONL/CSV/Parquet file
+    (e.g. {"item_id": "post_id", "scores.hate": "p_hate"}); `constants` fills fields the file
+    lacks (e.g. {"pathway": "external", "policy_id": "acme"}).
+    """
+    decisions = read_decisions(decisions_path, columns or None, constants=constants or None)
     if pathway:
         decisions = [d for d in decisions if d.pathway == pathway]
         if not decisions:
             raise CharterError(f"{decisions_path} has no decisions from pathway {pathway!r}")
     gold = read_labelled_items(gold_path)
-    joined = join_decisions(decisions, gold.items, gold.labels, categories=categories, review_as=review_as)
+    joined = join_decisions(
+        decisions, gold.items, gold.labels, categories=categories, review_as=review_as, source=str(decisions_path),
+        threshold=threshold,
+    )
     first = decisions[0]
     stamps = {(d.policy_id, d.policy_version, d.policy_hash) for d in decisions}
     notes = list(joined.notes)
@@ -98,6 +120,15 @@ def eval_command(
     review_precision: float = typer.Option(0.6, "--review-precision", help="Precision target for review."),
     lower_bound: bool = typer.Option(False, "--lower-bound", help="Meet precision targets on the interval's lower bound."),
     review_as: str = typer.Option("not_flagged", "--review-as", help="Count needs_review verdicts as 'flagged' or 'not_flagged'."),
+    threshold: float = typer.Option(
+        None, "--threshold", help="Flag score >= this where a decision has a score but no verdict (score-only logs)."
+    ),
+    maps: list[str] = typer.Option(
+        None, "--map", help="FIELD=COLUMN for your own decision file, e.g. item_id=post_id, scores.hate=p_hate (repeatable)."
+    ),
+    sets: list[str] = typer.Option(
+        None, "--set", help="FIELD=VALUE for fields your decision file lacks, e.g. pathway=external (repeatable)."
+    ),
 ) -> None:
     """Evaluate one pathway's decisions against gold labels."""
     if review_as not in ("flagged", "not_flagged"):
@@ -117,9 +148,13 @@ def eval_command(
         raise CharterError(f"invalid option: {exc}") from None
     run, html_path, json_path = run_eval(
         decisions, gold, out, title=title, pathway=pathway, categories=list(category or []) or None,
-        review_as=review_as, options=options,  # type: ignore[arg-type]
+        review_as=review_as, options=options, columns=parse_pairs(list(maps or []), "--map", "item_id=post_id"),
+        constants=parse_pairs(list(sets or []), "--set", "pathway=external"),
+        threshold=threshold,  # type: ignore[arg-type]
     )
     console.print(summary_table(run))
+    for finding in run.findings:
+        console.print(f"[bold]finding:[/] {finding}", highlight=False)
     for note in run.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(f"report: [bold]{html_path}[/]  numbers: {json_path}", highlight=False)

@@ -43,13 +43,20 @@ def join_decisions(
     *,
     categories: Sequence[str] | None = None,
     review_as: ReviewAs = "not_flagged",
+    source: str = "the decision log",
+    threshold: float | None = None,
 ) -> Joined:
     """One row per gold-labelled item that was decided.
 
     `review_as` says how a `needs_review` verdict counts: as a flag (the item did not get
     through unexamined) or not (the automated pathway did not act). A category a decision
-    gives no verdict for counts as not flagged.
+    gives no verdict for counts as not flagged, unless it has a score and `threshold` is given:
+    then score >= threshold flags it (a score-only log from an outside model). A score outside
+    [0, 1] is an error naming `source` and the item, since every threshold and curve assumes
+    probabilities.
     """
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise CharterError(f"the threshold must be in [0, 1], got {threshold}")
     if not decisions:
         raise CharterError("the decision log is empty")
     per_item = Counter(d.item_id for d in decisions)
@@ -89,6 +96,7 @@ def join_decisions(
 
     flag_review = review_as == "flagged"
     rows = []
+    score_only = 0
     for item_id in matched:
         item, decision, gold = item_by_id[item_id], decided[item_id], gold_by_item[item_id]
         row: dict = {
@@ -109,8 +117,18 @@ def join_decisions(
             verdict = decision.labels.get(c)
             row[f"gold:{c}"] = _gold_value(gold.labels.get(c))
             row[f"pred:{c}"] = 1.0 if verdict == "violating" or (flag_review and verdict == "needs_review") else 0.0
+            if verdict is None and c in decision.scores:
+                score_only += 1
+                if threshold is not None:
+                    row[f"pred:{c}"] = 1.0 if decision.scores[c] >= threshold else 0.0
             if c in decision.scores:
-                row[f"score:{c}"] = decision.scores[c]
+                score = decision.scores[c]
+                if not 0.0 <= score <= 1.0:  # also rejects NaN
+                    raise CharterError(
+                        f"{source}: item {item_id!r}: score for {c} is {score}, outside [0, 1]; scores must be "
+                        "probabilities (calibrate or rescale them before evaluating)"
+                    )
+                row[f"score:{c}"] = score
         rows.append(row)
     frame = pd.DataFrame(rows)
     notes = []
@@ -120,6 +138,14 @@ def join_decisions(
     ungolden = sum(1 for i in decided if i not in gold_by_item)
     if ungolden:
         notes.append(f"{ungolden} decisions have no gold label and are not evaluated")
+    if score_only:
+        if threshold is None:
+            notes.append(
+                f"{score_only} (item, category) decisions have a score but no verdict and count as not flagged; "
+                "pass --threshold to flag scores at or above it"
+            )
+        else:
+            notes.append(f"{score_only} (item, category) decisions have a score but no verdict: flagged at score >= {threshold:g}")
     reviewed = sum(1 for d in decisions if d.item_id in gold_by_item and "needs_review" in d.labels.values())
     if reviewed:
         counted = "flags" if flag_review else "not flagged"

@@ -147,7 +147,8 @@ def _resolve(
     if missing:
         raise CharterError(
             f"{table.file}: no column for required field(s) {', '.join(missing)}; available columns: "
-            f"{', '.join(table.columns)}; map one with columns={{'{missing[0]}': '<column>'}} (CLI: --map {missing[0]}=<column>)"
+            f"{', '.join(table.columns)}; map one with columns={{'{missing[0]}': '<column>'}} or give it as a constant (CLI: --map {missing[0]}=<column> "
+            f"or, where a command has it, --set {missing[0]}=<value>)"
         )
     return resolved
 
