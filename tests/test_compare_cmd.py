@@ -89,3 +89,28 @@ def test_thresholds_tune_cli_writes_and_dry_run_does_not(tmp_path, policy, sms):
     assert after["thresholds"] != before["thresholds"]
     bad = runner.invoke(app, argv + ["--review-precision", "0.5", "--review-recall", "0.5"])
     assert bad.exit_code == 2 and "invalid targets" in bad.output
+
+
+def test_compare_records_each_logs_policy_and_puts_text_beside_flips(policy, sms):
+    a = keyword_decisions(policy, sms.items)
+    b = [d.model_copy(update={"policy_version": "1.1.0", "policy_hash": "1" * 64}) for d in flipped(a)]
+    result = compare_logs(a, b, sms.labels, n_boot=50, gold_items=sms.items)
+    assert result.a_stamp.policies == [f"{policy.id}@{policy.version} (000000000000)"]
+    assert result.b_stamp.pathways == ["llm", "rules"]
+    assert any("different policy versions" in note for note in result.notes)
+    texts = {item.id: item.text for item in sms.items}
+    assert all(flip.text == texts[flip.item_id] for flip in result.categories["spam_scams"].flipped)
+    assert not compare_logs(a, a, sms.labels, n_boot=0).notes
+
+
+def test_thresholds_tune_never_shows_an_unmet_target_as_a_change(tmp_path, policy, sms):
+    bundle_dir = write_bundle(compile_policy(policy), tmp_path / "bundle")
+    identity = load_bundle(bundle_dir).identity
+    log = write_decision_log(keyword_decisions(policy, sms.items, identity.hash), tmp_path / "log.parquet")
+    gold = write_labelled_items(tmp_path / "gold.parquet", sms.items, sms.labels, ["spam_scams"])
+    before = load_bundle(bundle_dir).classifier["categories"]["spam_scams"]["thresholds"]
+    argv = ["thresholds", "tune", str(log), "-g", str(gold), "-b", str(bundle_dir), "--auto-precision", "1.0", "--lower-bound"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert f"{before['auto_action']:.3f} kept" in result.output and "→" not in result.output
+    assert load_bundle(bundle_dir).classifier["categories"]["spam_scams"]["thresholds"] == before

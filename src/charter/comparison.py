@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from charter.errors import CharterError
 from charter.evaluate import CategoryAgreement, Comparison, category_agreement, compare
 from charter.evaluate.joined import ReviewAs
-from charter.records import Decision, Label
+from charter.records import ContentItem, Decision, Label
 
 
 class FlippedItem(BaseModel):
@@ -21,6 +21,7 @@ class FlippedItem(BaseModel):
     a: str | None
     b: str | None
     gold: str | None
+    text: str | None = None
 
 
 class CategoryComparison(BaseModel):
@@ -29,11 +30,31 @@ class CategoryComparison(BaseModel):
     flipped: list[FlippedItem]
 
 
+class LogStamp(BaseModel):
+    """Which policy versions, pathways and models one log's decisions came from."""
+
+    policies: list[str] = Field(description="policy_id@version (hash prefix), one per distinct stamp")
+    pathways: list[str]
+    model_versions: list[str]
+
+
 class LogComparison(BaseModel):
     a: str
     b: str
+    a_stamp: LogStamp | None = None
+    b_stamp: LogStamp | None = None
     n_items: int
     categories: dict[str, CategoryComparison]
+    notes: list[str] = Field(default_factory=list)
+
+
+def log_stamp(decisions: Sequence[Decision]) -> LogStamp:
+    policies = sorted({f"{d.policy_id}@{d.policy_version} ({d.policy_hash[:12]})" for d in decisions})
+    return LogStamp(
+        policies=policies,
+        pathways=sorted({d.pathway for d in decisions}),
+        model_versions=sorted({d.model_version for d in decisions if d.model_version}),
+    )
 
 
 def _by_item(decisions: Sequence[Decision], name: str) -> dict[str, Decision]:
@@ -65,8 +86,12 @@ def compare_logs(
     review_as: ReviewAs = "not_flagged",
     n_boot: int = 1000,
     seed: int = 0,
+    gold_items: Sequence[ContentItem] = (),
 ) -> LogComparison:
-    """System b against baseline a on the gold items both decided; differences are b - a."""
+    """System b against baseline a on the gold items both decided; differences are b - a.
+
+    `gold_items` (the gold file's items) put each flipped item's text next to it, for review.
+    """
     da, db = _by_item(a, names[0]), _by_item(b, names[1])
     gold_by_item = {label.item_id: label for label in gold}
     items = [i for i in da if i in db and i in gold_by_item]
@@ -79,6 +104,7 @@ def compare_logs(
         raise CharterError(f"categor{'y' if len(missing) == 1 else 'ies'} {missing} not judged by both logs and the gold labels")
     if not chosen:
         raise CharterError("the two logs and the gold labels share no category")
+    texts = {item.id: item.text for item in gold_items}
     out = {}
     for c in chosen:
         y = np.array([_gold(gold_by_item[i].labels.get(c)) for i in items])
@@ -101,12 +127,25 @@ def compare_logs(
                 a=da[items[k]].labels.get(c),
                 b=db[items[k]].labels.get(c),
                 gold=gold_by_item[items[k]].labels.get(c),
+                text=texts.get(items[k]),
             )
             for direction, indices in (("fixed", result.fixed), ("broken", result.broken), ("unlabelled", result.flipped_unlabelled))
             for k in indices
         ]
         out[c] = CategoryComparison(category=c, comparison=result, flipped=flipped)
-    return LogComparison(a=names[0], b=names[1], n_items=len(items), categories=out)
+    a_stamp, b_stamp = log_stamp(a), log_stamp(b)
+    notes = []
+    if a_stamp.policies != b_stamp.policies:
+        notes.append(
+            f"the logs were decided under different policy versions ({', '.join(a_stamp.policies)} vs "
+            f"{', '.join(b_stamp.policies)}): differences mix policy and model changes"
+        )
+    only_a, only_b = len([i for i in da if i not in db]), len([i for i in db if i not in da])
+    if only_a or only_b:
+        notes.append(f"compared on the {len(items)} gold items both logs decided ({only_a} only in a, {only_b} only in b)")
+    return LogComparison(
+        a=names[0], b=names[1], a_stamp=a_stamp, b_stamp=b_stamp, n_items=len(items), categories=out, notes=notes
+    )
 
 
 def pathway_agreement(

@@ -21,6 +21,14 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _change(previous: float, new: float | None, attainable: bool, moves: bool) -> str:
+    """'0.920 → 0.754' for a threshold that is (or would be) written; the kept value and the
+    best the data allow otherwise, so an unmet target never reads as a change."""
+    if moves and attainable:
+        return f"{previous:.3f} → {_fmt(new)}"
+    return f"{previous:.3f} kept" + (f" (best {_fmt(new)})" if new is not None else "")
+
+
 @user_errors
 def compare_command(
     baseline: Path = typer.Argument(..., help="Decision log of the baseline (a)."),
@@ -39,6 +47,7 @@ def compare_command(
         names=(str(baseline), str(candidate)),
         categories=list(category or []) or None,
         n_boot=n_boot,
+        gold_items=labelled.items,
     )
     table = Table(title=f"b = {candidate}  vs  a = {baseline}  on {result.n_items} items", title_justify="left")
     for name in ("category", "F1 a", "F1 b", "Δ F1 [CI]", "p (bootstrap)", "McNemar p", "fixed", "broken"):
@@ -57,6 +66,8 @@ def compare_command(
             str(len(comp.broken)),
         )
     console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
@@ -127,13 +138,14 @@ def tune_command(
         table.add_column(name, justify="left" if name in ("category", "status") else "right")
     for r in results:
         auto, review = r.tiers.auto_action, r.tiers.review
+        moves = r.applied or (dry_run and not r.reason)  # both tiers are written together or not at all
         status = "written" if r.applied else ("dry run" if dry_run and not r.reason else f"kept: {r.reason}")
         table.add_row(
             r.category,
-            f"{r.previous['auto_action']:.3f} → {_fmt(auto.threshold)}",
+            _change(r.previous["auto_action"], auto.threshold, auto.attainable, moves),
             _fmt(auto.precision),
             _fmt(auto.recall),
-            f"{r.previous['review']:.3f} → {_fmt(review.threshold)}",
+            _change(r.previous["review"], review.threshold, review.attainable, moves),
             _fmt(review.recall),
             status,
         )
