@@ -327,3 +327,24 @@ def test_a_score_outside_0_1_names_the_file_and_item(tmp_path, policy, sms):
     assert result.exit_code == 2
     assert f"log.parquet: item {sms.items[3].id!r}: score for spam_scams is 1.7, outside [0, 1]" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_mappings_caveats_travel_from_import_into_the_report(tmp_path, monkeypatch, policy):
+    from charter.cli.datasets_cmd import app as datasets_app
+
+    monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path / "no-shared-data"))
+    gold = tmp_path / "olid.parquet"
+    assert runner.invoke(datasets_app, ["import", "olid", "--split", "test", "-o", str(gold)]).exit_code == 0
+    split = load_split("olid", "test", source="sample")
+    decisions = [
+        Decision(item_id=item.id, pathway="rules", policy_id=policy.id, policy_version=policy.version,
+                 policy_hash="0" * 64, labels={"hate": "violating" if "@USER" in item.text else "allowed"})
+        for item in split.items
+    ]
+    log = write_decision_log(decisions, tmp_path / "log.parquet")
+    out = tmp_path / "o"
+    assert runner.invoke(app, ["eval", str(log), "-g", str(gold), "-o", str(out), "--n-boot", "0"]).exit_code == 0
+    caveats = json.loads((out / "report.json").read_text())["gold_caveats"]
+    assert list(caveats) == ["hate"] and "political affiliation" in caveats["hate"]
+    html = (out / "report.html").read_text()
+    assert "About the gold labels (olid@1.0.0)" in html and "political affiliation" in html

@@ -198,6 +198,7 @@ def import_dataset(
     write_labelled_items(
         out, data.items, mapped_labels, categories,
         dataset=name, split=data.split, source=data.source, mapping=ref, mapping_file=label_map.file if label_map else None,
+        caveats={c: rule.caveats for c, rule in label_map.rules.items() if rule.caveats} if label_map else {},
     )  # fmt: skip
     console.print(f"wrote {len(data.items):,} items of {name}/{data.split} ({data.source}) with gold labels for "
                   f"{', '.join(categories) or 'no category'} to {out}", highlight=False)  # fmt: skip

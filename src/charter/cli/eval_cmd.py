@@ -94,6 +94,7 @@ def run_eval(
         sources=sources,
         options=options,
         notes=notes,
+        gold_caveats=gold.meta.get("caveats") or {},
     )
     html_path, json_path = write_report(run, out)
     return run, html_path, json_path

@@ -84,6 +84,9 @@ class EvalRun(BaseModel):
     )
     notes: list[str] = Field(default_factory=list)
     findings: list[str] = Field(default_factory=list, description="plain-language headlines for a policy lead")
+    gold_caveats: dict[str, str] = Field(
+        default_factory=dict, description="category -> where the label mapping says the gold labels are noisy"
+    )
 
 
 def categories_in(frame: pd.DataFrame) -> list[str]:
@@ -131,6 +134,7 @@ def evaluate_frame(
     sources: dict[str, str],
     options: EvalOptions | None = None,
     notes: list[str] | None = None,
+    gold_caveats: dict[str, str] | None = None,
 ) -> EvalRun:
     """Measure a joined frame: item_id, text, `gold:<cat>` (1/0/NaN), `pred:<cat>` (1/0),
     optional `score:<cat>`, plus any slice columns and `pathway` / `model_version`."""
@@ -226,6 +230,7 @@ def evaluate_frame(
         slices=slices,
         notes=notes,
         findings=findings,
+        gold_caveats={c: text for c, text in (gold_caveats or {}).items() if c in categories},
     )
 
 
