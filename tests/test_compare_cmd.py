@@ -114,3 +114,43 @@ def test_thresholds_tune_never_shows_an_unmet_target_as_a_change(tmp_path, polic
     assert result.exit_code == 0, result.output
     assert f"{before['auto_action']:.3f} kept" in result.output and "→" not in result.output
     assert load_bundle(bundle_dir).classifier["categories"]["spam_scams"]["thresholds"] == before
+
+
+def test_thresholds_tune_for_least_cost_writes_both_tiers_with_the_costs(tmp_path, policy, sms):
+    bundle_dir = write_bundle(compile_policy(policy), tmp_path / "bundle")
+    identity = load_bundle(bundle_dir).identity
+    log = write_decision_log(keyword_decisions(policy, sms.items, identity.hash), tmp_path / "log.parquet")
+    gold = write_labelled_items(tmp_path / "gold.parquet", sms.items, sms.labels, ["spam_scams"], dataset="sms-spam", split="test")
+    argv = ["thresholds", "tune", str(log), "-g", str(gold), "-b", str(bundle_dir), "--cost-fp", "5", "--cost-fn", "2"]
+    partial = runner.invoke(app, argv)
+    assert partial.exit_code == 2 and "needs all three" in partial.output
+    mixed = runner.invoke(app, argv + ["--cost-review", "0.5", "--review-recall", "0.9"])
+    assert mixed.exit_code == 2 and "give one or the other" in mixed.output
+    result = runner.invoke(app, argv + ["--cost-review", "0.5"])
+    assert result.exit_code == 0, result.output
+    config = load_bundle(bundle_dir).classifier["categories"]["spam_scams"]
+    assert config["provenance"]["source"] == "tuned_for_cost"
+    assert config["provenance"]["costs"] == {"false_positive": 5.0, "false_negative": 2.0, "review": 0.5}
+    assert config["thresholds"]["review"] <= config["thresholds"]["auto_action"] <= 1.0
+    # the written pair is the cheapest one: no other pair of cut-offs on this data costs less
+    from charter.tune import tune_bundle_for_cost
+
+    [again] = tune_bundle_for_cost(bundle_dir, keyword_decisions(policy, sms.items, identity.hash), sms.items, sms.labels,
+                                   cost_fp=5, cost_fn=2, cost_review=0.5, source={}, apply=False)
+    gold_of = {label.item_id: label.labels["spam_scams"] == "violating" for label in sms.labels}
+    scores = {d.item_id: d.scores["spam_scams"] for d in keyword_decisions(policy, sms.items)}
+    cuts = sorted(set(scores.values())) + [1.01]
+
+    def cost(auto: float, review: float) -> float:
+        total = 0.0
+        for item_id, s in scores.items():
+            if s >= auto:
+                total += 5 * (not gold_of[item_id])
+            elif s >= review:
+                total += 0.5
+            else:
+                total += 2 * gold_of[item_id]
+        return total
+
+    best = min(cost(a, r) for a in cuts for r in cuts if r <= a)
+    assert again.costs.expected_cost == pytest.approx(best)

@@ -14,7 +14,7 @@ from charter.errors import CharterError
 from charter.evaluate import TierTargets
 from charter.io.labelled import read_labelled_items
 from charter.io.records_io import read_decisions
-from charter.tune import tune_bundle
+from charter.tune import tune_bundle, tune_bundle_for_cost
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -98,6 +98,37 @@ def agreement_command(
     console.print(table)
 
 
+def _tune_for_cost(
+    decisions: Path, gold: Path, bundle: Path, costs: tuple[float, float, float], market: str | None, dry_run: bool
+) -> None:
+    labelled = read_labelled_items(gold)
+    source = {"decisions": str(decisions), "gold": str(gold)}
+    source.update({k: str(v) for k, v in labelled.meta.items() if k in ("dataset", "split", "mapping")})
+    results = tune_bundle_for_cost(
+        bundle, read_decisions(decisions), labelled.items, labelled.labels,
+        cost_fp=costs[0], cost_fn=costs[1], cost_review=costs[2], source=source, apply=not dry_run, market=market,
+    )
+    title = f"least-cost thresholds for {bundle}" + (f" (market {market})" if market else "")
+    table = Table(title=title + f": wrongful action {costs[0]:g}, missed violation {costs[1]:g}, review {costs[2]:g}",
+                  title_justify="left")
+    for name in ("category", "auto-action", "review", "actioned", "reviewed", "wrongful", "missed", "cost/item", "status"):
+        table.add_column(name, justify="left" if name in ("category", "status") else "right")
+    for r in results:
+        c = r.costs
+        moves = r.applied or (dry_run and not r.reason)
+        status = "written" if r.applied else ("dry run" if moves else f"kept: {r.reason}")
+        table.add_row(
+            r.category,
+            _change(r.previous["auto_action"], c.auto_action_threshold if c else None, c is not None, moves),
+            _change(r.previous["review"], c.review_threshold if c else None, c is not None, moves),
+            *(("—",) * 5 if c is None else (
+                f"{c.auto_actioned:,.0f}", f"{c.reviewed:,.0f}", f"{c.false_positives:,.0f}", f"{c.false_negatives:,.0f}",
+                f"{c.cost_per_item:.3f}")),
+            status,
+        )
+    console.print(table)
+
+
 thresholds_app = typer.Typer(no_args_is_help=True, help="Tune a bundle's classifier thresholds from labelled decisions.")
 
 
@@ -113,8 +144,21 @@ def tune_command(
     lower_bound: bool = typer.Option(False, "--lower-bound", help="Meet precision on the Wilson lower bound."),
     market: str = typer.Option(None, "--market", help="Tune one market's override instead of the base."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the thresholds without writing them."),
+    cost_fp: float = typer.Option(
+        None, "--cost-fp", help="Cost of one wrongful automatic action; with --cost-fn and --cost-review, tune for least cost."
+    ),
+    cost_fn: float = typer.Option(None, "--cost-fn", help="Cost of one violation neither actioned nor reviewed."),
+    cost_review: float = typer.Option(None, "--cost-review", help="Cost of one human review."),
 ) -> None:
-    """Thresholds per action tier that meet the targets, written into the bundle with provenance."""
+    """Thresholds per action tier that meet the targets (or cost least), written into the bundle with provenance."""
+    costs = (cost_fp, cost_fn, cost_review)
+    if any(c is not None for c in costs):
+        if any(c is None for c in costs):
+            raise CharterError("tuning for cost needs all three of --cost-fp, --cost-fn and --cost-review")
+        if review_precision is not None or review_recall is not None or lower_bound:
+            raise CharterError("--cost-* replace the precision/recall targets; give one or the other")
+        _tune_for_cost(decisions, gold, bundle, costs, market, dry_run)  # type: ignore[arg-type]
+        return
     if review_precision is None and review_recall is None:
         review_recall = 0.9
     try:
