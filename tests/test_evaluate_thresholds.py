@@ -158,3 +158,16 @@ def test_tune_thresholds_per_category_with_overrides():
         tune_thresholds(
             {"hate": y[:, 0], "spam": y[:10, 1]}, {"hate": s[:, 0], "spam": s[:10, 1]}, sample_weight=np.ones(n)
         )
+
+
+def test_one_class_gold_gives_no_tier_thresholds_and_says_why():
+    from charter.evaluate import tier_thresholds
+
+    scores = np.linspace(0.05, 0.95, 40)
+    no_violations = tier_thresholds(np.zeros(40), scores)
+    assert not no_violations.auto_action.attainable and not no_violations.review.attainable
+    assert no_violations.message == "no violating items in the gold labels to tune on"
+    # all violating: every cut-off has precision 1, which says nothing about wrongful removals
+    all_violating = tier_thresholds(np.ones(40), scores)
+    assert not all_violating.auto_action.attainable and not all_violating.review.attainable
+    assert "no allowed items" in all_violating.message

@@ -233,10 +233,17 @@ def _tiers(curve: _Curve, targets: TierTargets) -> TierThresholds:
     else:
         review = _for_recall(curve, targets.review_recall, targets.confidence)  # type: ignore[arg-type]
     messages = []
-    if not auto.attainable:
-        messages.append("auto_action target not attainable: no automatic action is supported by the data")
-    if not review.attainable:
-        messages.append("review target not attainable")
+    if curve.positives <= 0:
+        messages.append("no violating items in the gold labels to tune on")
+    elif curve.negatives <= 0:
+        messages.append("no allowed items in the gold labels: any threshold looks perfect, so none is chosen")
+        auto = auto.model_copy(update={"attainable": False, "message": messages[-1]})
+        review = review.model_copy(update={"attainable": False, "message": messages[-1]})
+    else:
+        if not auto.attainable:
+            messages.append("auto_action target not attainable: no automatic action is supported by the data")
+        if not review.attainable:
+            messages.append("review target not attainable")
     if auto.attainable and review.attainable and review.threshold > auto.threshold:  # type: ignore[operator]
         messages.append("the auto_action tier already meets the review target; the review band is empty")
         review = review.model_copy(update={"threshold": auto.threshold, "precision": auto.precision,
