@@ -4,7 +4,9 @@ structured-output fallback, retries with backoff, non-retryable errors, rate lim
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -134,3 +136,70 @@ def test_a_bad_request_that_is_not_about_the_schema_is_reported_and_schema_kept(
         client.complete([{"role": "user", "content": "u"}], json_schema=SCHEMA)
     client.complete([{"role": "user", "content": "u"}], json_schema=SCHEMA)
     assert "response_format" in sent[2]  # structured output was not given up on
+
+
+def engine_over(handler, **options) -> LLMEngine:
+    config = OpenAIConfig(base_url="http://llm.test/v1", model="m1", backoff_s=0.001, **options)
+    return LLMEngine(OpenAIBackend(config, transport=httpx.MockTransport(handler)), minimal_bundle(), categories=["spam_scams"])
+
+
+def completion_with(content) -> httpx.Response:
+    return httpx.Response(200, json={"choices": [{"message": {"content": content}, "finish_reason": "stop"}], "usage": {}})
+
+
+def read_timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+@pytest.mark.parametrize(
+    "handler, reason",
+    [
+        (lambda r: completion_with(""), "the reply was empty"),
+        (lambda r: completion_with(None), "the reply was empty"),
+        (lambda r: completion_with("Sure! This message looks fine to me."), "no JSON object"),
+        (lambda r: completion_with('{"label": "allowed", "confidence": 2}'), "does not match the output schema"),
+        (lambda r: completion_with('{"label": "allowed", "rule_ids": [], "tree_path": ["s1"], "outcome": "scam", '
+                                   '"confidence": 0.9, "rationale": "x"}'), "outcome 'scam' has label 'violating'"),
+        (lambda r: httpx.Response(500, text="model crashed"), "HTTP 500: model crashed (after 2 attempts)"),
+        (lambda r: httpx.Response(200, text="<html>proxy error</html>"), "not a chat completion"),
+        (read_timeout, "ReadTimeout: timed out (after 2 attempts)"),
+    ],
+    ids=["empty", "null", "prose", "schema", "tree", "http-500", "not-a-completion", "timeout"],
+)
+def test_every_failure_over_http_escalates_with_its_reason(handler, reason: str) -> None:
+    decisions = engine_over(handler, max_retries=1).decide(items("a", "b", "c"))
+    assert len(decisions) == 3  # nothing lost
+    for d in decisions:
+        assert d.labels == {"spam_scams": "needs_review"} and d.action == "review" and d.escalation_queue == "ts_review"
+        detail = d.extra["llm"]["categories"]["spam_scams"]
+        assert detail["escalated"] and reason in detail["reason"]
+        assert "spam_scams" not in d.scores  # no made-up score either
+
+
+def test_the_concurrency_cap_holds_across_threads() -> None:
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.03)
+        with lock:
+            state["now"] -= 1
+        return ok()
+
+    client = OpenAIBackend(OpenAIConfig("http://llm.test", "m", concurrency=2), transport=httpx.MockTransport(handler))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: client.complete([{"role": "user", "content": "u"}]), range(12)))
+    assert state["most"] == 2
+
+
+def test_backoff_is_exponential_with_jitter_and_honours_retry_after(monkeypatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("charter.engines.llm.openai.time.sleep", slept.append)
+    responses = [httpx.Response(503), httpx.Response(503), httpx.Response(429, headers={"Retry-After": "7"}), ok()]
+    client, _ = backend(lambda n: responses[n - 1], max_retries=3)
+    client.config = OpenAIConfig("http://llm.test/v1", "m1", backoff_s=1.0, max_retries=3)
+    client.complete([{"role": "user", "content": "u"}])
+    assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0 and slept[2] == 7.0
+    assert client.backoff(20) == 30.0  # capped

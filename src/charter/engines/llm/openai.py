@@ -1,13 +1,15 @@
 """A backend for any OpenAI-compatible chat-completions server (vLLM, llama.cpp server,
 Ollama, hosted APIs) over httpx, with the politeness a batch job needs: timeouts, retries
-with exponential backoff on refused connections, 429 and 5xx, a concurrency cap and a
-requests-per-second limit. Structured output uses `response_format` json_schema when the
-server accepts it and falls back to a plain JSON instruction when it does not."""
+with exponential backoff and jitter on transport errors, 429 and 5xx (a server's
+Retry-After is honoured), a concurrency cap and a requests-per-second limit. Structured
+output uses `response_format` json_schema when the server accepts it and falls back to a
+plain JSON instruction when it does not."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from charter.engines.llm.backend import Backend, BackendError, Completion, Messa
 from charter.errors import CharterError
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+MAX_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -131,27 +134,37 @@ class OpenAIBackend(Backend):
         return completion
 
     def _post(self, payload: dict[str, Any]) -> Completion:
-        """One request with retries on transport errors, 429 and 5xx."""
+        """One request with retries on transport errors, 429 and 5xx; latency is the time the
+        request held a slot (waiting for the concurrency cap is not the server's latency)."""
         attempts = self.config.max_retries + 1
         for attempt in range(attempts):
             self._limiter.wait()
-            started = time.perf_counter()
+            retry_after: float | None = None
             try:
                 with self._slots:
+                    started = time.perf_counter()
                     response = self._client.post(self.url, json=payload)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                    latency_ms = (time.perf_counter() - started) * 1000.0
+            except httpx.RequestError as exc:  # connect/read/write errors, timeouts, bad encodings
+                problem = f"{type(exc).__name__}: {exc or 'no detail'}"
             else:
                 if response.status_code == 200:
-                    return _completion(response, (time.perf_counter() - started) * 1000.0)
+                    return _completion(response, latency_ms)
                 if response.status_code == 400:
                     raise _Rejected(response.text[:300])
                 problem = f"HTTP {response.status_code}: {response.text[:300]}"
                 if response.status_code not in RETRY_STATUS:
                     raise BackendError(f"{self.url}: {problem}")
+                retry_after = _retry_after(response)
             if attempt + 1 < attempts:
-                time.sleep(self.config.backoff_s * 2**attempt)
+                time.sleep(self.backoff(attempt, retry_after))
         raise BackendError(f"{self.url}: {problem} (after {attempts} attempts)")
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds before retry `attempt` + 1: exponential with jitter (so parallel workers do
+        not retry in lockstep), at least what the server's Retry-After asks, at most 30 s."""
+        exponential = self.config.backoff_s * 2**attempt * random.uniform(0.5, 1.0)
+        return min(MAX_BACKOFF_S, max(exponential, retry_after or 0.0))
 
     def close(self) -> None:
         self._client.close()
@@ -159,6 +172,14 @@ class OpenAIBackend(Backend):
 
 class _Rejected(Exception):
     """HTTP 400: the server refused the request as given."""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """A Retry-After given in seconds (the HTTP-date form is rare from model servers)."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None
 
 
 def _with_instruction(messages: list[Message], instruction: str) -> list[Message]:
