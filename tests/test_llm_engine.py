@@ -275,5 +275,6 @@ def test_injection_resistance_counts_flagged_probes() -> None:
     assert injection_resistance(always, ["hate", "spam_scams"]) == 1.0
     fooled = LLMEngine(ReplayBackend(lambda m, o: verdict("allowed", ["q1"], "allowed", [])
                                      if category_of(m) == "hate" else SCAM), minimal_bundle())
-    hate_probes = sum(i.metadata["injection_target"] == "hate" for i in injection_items(["hate", "spam_scams"]))
-    assert injection_resistance(fooled, ["hate", "spam_scams"]) == pytest.approx(1 - hate_probes / 3)
+    probes = injection_items(["hate", "spam_scams"])
+    hate_probes = sum(i.metadata["injection_target"] == "hate" for i in probes)
+    assert injection_resistance(fooled, ["hate", "spam_scams"]) == pytest.approx(1 - hate_probes / len(probes))

@@ -1,8 +1,9 @@
 """LLMEngine: the chain-of-thought pathway. Asks a model about each item, one category at a
-time, in single-shot or tree-walk mode (optionally several samples, majority-voted), and turns
-the validated verdicts into one Decision per item. A category whose reply cannot be validated
-after one repair is escalated to its review queue with the reason and raw reply kept, never
-allowed."""
+time, in single-shot or tree-walk mode (optionally with few-shot examples chosen per item, and
+several samples, majority-voted), and turns the validated verdicts into one Decision per item.
+A category whose reply cannot be validated after one repair, whose backend fails, or whose
+question fails in any other way is escalated to its review queue with the reason and raw
+replies kept: never allowed, and never lost from the batch."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any, Literal
 from charter.compile import LoadedBundle
 from charter.engines.base import Engine
 from charter.engines.llm.backend import Backend
-from charter.engines.llm.exchange import Sampling, Usage
+from charter.engines.llm.cache import CachedBackend
+from charter.engines.llm.exchange import ExchangeFailed, Sampling, Usage
+from charter.engines.llm.fewshot import FewShotSelector, Shot
 from charter.engines.llm.modes import CategoryPrompts, CategoryResult, single_shot, tree_walk, vote
 from charter.engines.routing import Routing
 from charter.errors import CharterError
@@ -31,7 +34,9 @@ class LLMEngine(Engine):
 
     `samples` > 1 turns on self-consistency (sampled at `temperature`, seeds seed..seed+n-1).
     A verdict whose confidence is below `review_below` goes to human review, as the prompts
-    promise the model. `price_in_per_1k` / `price_out_per_1k` price non-cached tokens in USD.
+    promise the model. `few_shot` adds the labelled examples nearest to each item to its
+    prompts. `price_in_per_1k` / `price_out_per_1k` price non-cached tokens in USD. A
+    `CachedBackend` is scoped to the bundle's policy hash.
     """
 
     pathway = "llm"
@@ -52,6 +57,7 @@ class LLMEngine(Engine):
         concurrency: int = 4,
         price_in_per_1k: float = 0.0,
         price_out_per_1k: float = 0.0,
+        few_shot: FewShotSelector | None = None,
     ):
         if mode not in MODES:
             raise CharterError(f"unknown LLM mode {mode!r}: choose single or tree")
@@ -69,7 +75,8 @@ class LLMEngine(Engine):
                 "verdicts it cannot trust to human review"
             )
         self.bundle = bundle
-        self.backend = backend
+        self.backend = backend.scoped(bundle.identity.hash) if isinstance(backend, CachedBackend) else backend
+        self.few_shot = few_shot
         self.mode = mode
         self.samples = samples
         self.identity = bundle.identity
@@ -88,30 +95,41 @@ class LLMEngine(Engine):
 
     # ------------------------------------------------------------------ asking
 
-    def _category(self, item: ContentItem, category: str) -> CategoryResult:
+    def _ask(self, item: ContentItem, category: str, shots: list[Shot]) -> CategoryResult:
         ask = MODES[self.mode]
         if self.samples == 1:
-            return ask(self.backend, self.prompts[category], item, self.sampling)
+            return ask(self.backend, self.prompts[category], item, self.sampling, shots)
         runs = []
         for i in range(self.samples):
             sampling = Sampling(**{**asdict(self.sampling), "seed": self.sampling.seed + i})  # type: ignore[operator]
-            runs.append(ask(self.backend, self.prompts[category], item, sampling))
+            runs.append(ask(self.backend, self.prompts[category], item, sampling, shots))
         return vote(runs)
+
+    def _category(self, item: ContentItem, category: str, shots: list[Shot]) -> tuple[CategoryResult, float, float]:
+        """The result with the task's start and end time; any failure becomes an escalation."""
+        started = time.perf_counter()
+        try:
+            result = self._ask(item, category, shots)
+        except Exception as exc:  # a bug or an unforeseen error must not drop the batch or allow
+            result = CategoryResult(failure=ExchangeFailed(f"unexpected error: {type(exc).__name__}: {exc}"))
+        return result, started, time.perf_counter()
 
     def decide(self, items: Sequence[ContentItem]) -> list[Decision]:
         items = list(items)
         if not items:
             return []
-        tasks = [(item, c) for item in items for c in self.categories]
-        started = time.perf_counter()
+        shots = self.few_shot.select(items, self.categories) if self.few_shot else [{} for _ in items]
+        tasks = [(item, c, shots[i].get(c, [])) for i, item in enumerate(items) for c in self.categories]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             results = list(pool.map(lambda task: self._category(*task), tasks))
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
         per_item = len(self.categories)
-        return [
-            self._decision(item, dict(zip(self.categories, results[i * per_item:(i + 1) * per_item])), elapsed_ms / len(items))
-            for i, item in enumerate(items)
-        ]
+        decisions = []
+        for i, item in enumerate(items):
+            mine = results[i * per_item:(i + 1) * per_item]
+            latency_ms = (max(end for _, _, end in mine) - min(start for _, start, _ in mine)) * 1000.0
+            by_category = {c: result for c, (result, _, _) in zip(self.categories, mine)}
+            decisions.append(self._decision(item, by_category, shots[i], latency_ms))
+        return decisions
 
     # ------------------------------------------------------------------ deciding
 
@@ -138,6 +156,8 @@ class LLMEngine(Engine):
         }
         if verdict.steps:
             detail["steps"] = [asdict(s) for s in verdict.steps]
+        if verdict.market_step:
+            detail["market_check"] = asdict(verdict.market_step)
         if result.votes is not None:
             detail["votes"] = result.votes
         tree_outcome = spec.tree.outcomes.get(verdict.outcome) if verdict.outcome else None
@@ -156,7 +176,10 @@ class LLMEngine(Engine):
         action = max(actions or [spec.auto_action], key=lambda a: self.routing.action_strength.get(a, 0))
         return label, action, None, detail
 
-    def _decision(self, item: ContentItem, results: dict[str, CategoryResult], latency_ms: float) -> Decision:
+    def _decision(
+        self, item: ContentItem, results: dict[str, CategoryResult], shots: dict[str, list[Shot]], latency_ms: float
+    ) -> Decision:
+        """One Decision; `latency_ms` is the wall time from the item's first question to its last."""
         labels: dict[str, str] = {}
         scores: dict[str, float] = {}
         rule_ids: list[str] = []
@@ -169,6 +192,8 @@ class LLMEngine(Engine):
         for category, result in results.items():
             usage.merge(result.usage)
             label, action, queue, detail = self._route(category, result)
+            if shots.get(category):
+                detail["few_shot"] = [shot.id for shot in shots[category]]
             labels[category] = label
             details[category] = detail
             tree_path += [f"{category}/{node}" for node in detail["tree_path"]]
@@ -214,6 +239,7 @@ class LLMEngine(Engine):
                     "mode": self.mode,
                     "samples": self.samples,
                     "calls": usage.calls,
+                    "model_ms": round(usage.latency_ms, 3),
                     "cached_tokens_in": usage.cached_tokens_in,
                     "cached_tokens_out": usage.cached_tokens_out,
                     "categories": details,
@@ -224,5 +250,5 @@ class LLMEngine(Engine):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info.update(mode=self.mode, samples=self.samples, backend=self.backend.name, model=self.backend.model,
-                    categories=self.categories)
+                    categories=self.categories, few_shot=self.few_shot.k if self.few_shot else 0)
         return info

@@ -96,6 +96,8 @@ def ask(
             return read(completion.text), completion
         except VerdictError as exc:
             error = str(exc)
+            if completion.raw.get("finish_reason") == "length":
+                error += f" (the reply was cut off at max_tokens={sampling.max_tokens})"
         conversation = [
             *messages,
             {"role": "assistant", "content": completion.text},

@@ -1,18 +1,23 @@
 """The two ways of asking a model about one category: single-shot (the whole policy prompt,
 one JSON verdict naming its tree path) and tree-walk (one question per node, the engine
-follows the answers), plus self-consistency voting over several samples of either."""
+follows the answers, then one question about the item's market rules if it has any), plus
+self-consistency voting over several samples of either. Dynamic few-shot examples, when
+given, are appended to each system prompt."""
 
 from __future__ import annotations
 
 import copy
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from charter.compile import LoadedBundle, render_user_message
 from charter.engines.llm.backend import Backend, Completion
 from charter.engines.llm.exchange import ExchangeFailed, Sampling, Usage, ask
+from charter.engines.llm.fewshot import Shot, render_shots
+from charter.engines.llm.market import MarketCheck, market_checks
 from charter.engines.llm.verdict import Step, Verdict, VerdictError, check_schema, check_tree, parse_json_object
 from charter.policy.spec import Category
 from charter.policy.tree import TreeWalkError, step
@@ -48,6 +53,7 @@ class CategoryPrompts:
     step_schemas: dict[str, dict[str, Any]]
     request_schemas: dict[str, dict[str, Any]]
     market_rules: dict[str, set[str]]
+    market_checks: dict[str, MarketCheck] = field(default_factory=dict)
 
     @classmethod
     def from_bundle(cls, bundle: LoadedBundle, category_id: str) -> CategoryPrompts:
@@ -59,6 +65,7 @@ class CategoryPrompts:
             for m in bundle.policy.markets
             if category_id in m.categories
         }
+        root_step = bundle.step_schema(category_id, category.tree.root)
         return cls(
             category=category,
             system_prompt=bundle.system_prompt(category_id),
@@ -71,6 +78,7 @@ class CategoryPrompts:
                 **{node: bounded(bundle.step_schema(category_id, node)) for node in tree["nodes"]},
             },
             market_rules=markets,
+            market_checks=market_checks(bundle.policy, category, root_step, bounded),
         )
 
     def user_message(self, item_id: str, text: str, market: str | None) -> str:
@@ -106,7 +114,9 @@ def label_probability(completion: Completion, key: str, value: str) -> float | N
     return None
 
 
-def single_shot(backend: Backend, prompts: CategoryPrompts, item: Any, sampling: Sampling) -> CategoryResult:
+def single_shot(
+    backend: Backend, prompts: CategoryPrompts, item: Any, sampling: Sampling, shots: Sequence[Shot] = ()
+) -> CategoryResult:
     """Ask for the whole verdict at once; validate it against schema and tree."""
     result = CategoryResult()
     market_rules = prompts.market_rules.get((item.market or "").lower(), set())
@@ -117,7 +127,7 @@ def single_shot(backend: Backend, prompts: CategoryPrompts, item: Any, sampling:
         return check_tree(value, prompts.category, market_rules)
 
     messages = [
-        {"role": "system", "content": prompts.system_prompt},
+        {"role": "system", "content": prompts.system_prompt + render_shots(shots)},
         {"role": "user", "content": prompts.user_message(item.id, item.text, item.market)},
     ]
     try:
@@ -128,11 +138,16 @@ def single_shot(backend: Backend, prompts: CategoryPrompts, item: Any, sampling:
     return result
 
 
-def tree_walk(backend: Backend, prompts: CategoryPrompts, item: Any, sampling: Sampling) -> CategoryResult:
-    """One question per node, following the answers to an outcome; confidence is the weakest step's."""
+def tree_walk(
+    backend: Backend, prompts: CategoryPrompts, item: Any, sampling: Sampling, shots: Sequence[Shot] = ()
+) -> CategoryResult:
+    """One question per node, following the answers to an outcome; then, for an item from a
+    market with extra rules and an outcome that is not already violating, one question about
+    those rules. Confidence is the weakest step's."""
     result = CategoryResult()
     tree = prompts.category.tree
     user = prompts.user_message(item.id, item.text, item.market)
+    examples = render_shots(shots)
     steps: list[Step] = []
     probabilities: list[float] = []
     node = tree.root
@@ -152,7 +167,7 @@ def tree_walk(backend: Backend, prompts: CategoryPrompts, item: Any, sampling: S
             return Step(node, value["answer"], float(value["confidence"]), str(value["rationale"]))
 
         messages = [
-            {"role": "system", "content": prompts.tree_nodes[node]["system_prompt"]},
+            {"role": "system", "content": prompts.tree_nodes[node]["system_prompt"] + examples},
             {"role": "user", "content": user},
         ]
         try:
@@ -168,16 +183,39 @@ def tree_walk(backend: Backend, prompts: CategoryPrompts, item: Any, sampling: S
             probabilities.append(probability)
         node = step(tree, node, answered.answer)
     outcome = tree.outcomes[node]
+    label, rule_ids = outcome.label, list(outcome.rule_ids)
+    market_step: Step | None = None
+    check = prompts.market_checks.get((item.market or "").lower())
+    if check is not None and label != "violating":
+        try:
+            market_step, completion = ask(
+                backend,
+                [{"role": "system", "content": check.system_prompt + examples}, {"role": "user", "content": user}],
+                check.request_schema, check.read, sampling, result.usage,
+            )
+        except ExchangeFailed as failure:
+            failure.reason = f"at the {check.market} market rules: {failure.reason}"
+            result.failure = failure
+            result.partial = steps
+            return result
+        probability = label_probability(completion, "answer", market_step.answer)
+        if probability is not None:
+            probabilities.append(probability)
+        if market_step.answer != check.none:
+            label, rule_ids = "violating", [*rule_ids, market_step.answer]
+    market_applies = market_step is not None and label == "violating" and outcome.label != "violating"
+    answered_steps = [*steps, market_step] if market_step else steps
     result.verdict = Verdict(
-        label=outcome.label,
-        rule_ids=list(outcome.rule_ids),
+        label=label,
+        rule_ids=rule_ids,
         tree_path=[s.node for s in steps],
         outcome=node,
-        confidence=min(s.confidence for s in steps),
-        rationale=steps[-1].rationale,
+        confidence=min(s.confidence for s in answered_steps),
+        rationale=market_step.rationale if market_step and market_applies else steps[-1].rationale,
         steps=steps,
+        market_step=market_step,
     )
-    if probabilities and len(probabilities) == len(steps):
+    if probabilities and len(probabilities) == len(answered_steps):
         result.probability = min(probabilities)
     return result
 

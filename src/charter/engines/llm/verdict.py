@@ -43,6 +43,7 @@ class Verdict:
     confidence: float
     rationale: str
     steps: list[Step] = field(default_factory=list)
+    market_step: Step | None = None
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
