@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from charter.compile.loader import LoadedBundle
 from charter.service.models import StoredDecision

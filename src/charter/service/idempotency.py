@@ -34,7 +34,7 @@ def fingerprint(route: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def replay(session: Session, api_key_id: str, key: str, route: str, print_: str) -> list[str] | None:
+def replay(session: Session, api_key_id: str, key: str, print_: str) -> list[str] | None:
     """The decision ids this key already answered with, None if it is new; a conflict if the
     key was used for another request."""
     row = session.get(IdempotencyKey, (api_key_id, key))

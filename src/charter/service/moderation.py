@@ -111,11 +111,11 @@ class ModerationService:
         if not items:
             raise InvalidRequest("a batch needs at least one item", field="items")
         self.limits.check(items, batch=batch)
-        print_ = None
+        print_ = ""
         if idempotency_key is not None:
             idempotency.check_key(idempotency_key)
             print_ = idempotency.fingerprint(route, [item.model_dump(mode="json") for item in items])
-            replayed = self._replay(api_key_id, idempotency_key, route, print_)
+            replayed = self._replay(api_key_id, idempotency_key, print_)
             if replayed is not None:
                 return replayed
         snapshot = self.active.snapshot()
@@ -126,28 +126,25 @@ class ModerationService:
             with self.store.transaction() as session:
                 now = self.clock()
                 append_decisions(session, decisions, items, api_key_id=api_key_id, now=now)
-                if idempotency_key is not None and print_ is not None:
-                    idempotency.remember(
-                        session, api_key_id, idempotency_key, route, print_, [d.decision_id for d in decisions], now  # type: ignore[misc]
-                    )
+                if idempotency_key is not None:
+                    ids = [str(d.decision_id) for d in decisions]
+                    idempotency.remember(session, api_key_id, idempotency_key, route, print_, ids, now)
         except IntegrityError:
             # a concurrent request with the same key committed first: answer with its decisions
-            if idempotency_key is None or print_ is None:
-                raise
-            replayed = self._replay(api_key_id, idempotency_key, route, print_)
+            replayed = self._replay(api_key_id, idempotency_key, print_) if idempotency_key is not None else None
             if replayed is None:
                 raise
             return replayed
         return Moderated(decisions, snapshot.identity, False, snapshot.engine.name, decided - started, time.perf_counter() - decided)
 
-    def _replay(self, api_key_id: str, key: str, route: str, print_: str) -> Moderated | None:
+    def _replay(self, api_key_id: str, key: str, print_: str) -> Moderated | None:
         with self.store.transaction() as session:
-            ids = idempotency.replay(session, api_key_id, key, route, print_)
+            ids = idempotency.replay(session, api_key_id, key, print_)
             if ids is None:
                 return None
             decisions = decisions_by_id(session, ids)
         first = decisions[0]
-        return Moderated(decisions, PolicyIdentity(first.policy_id, first.policy_version, first.policy_hash), True)
+        return Moderated(decisions, PolicyIdentity(id=first.policy_id, version=first.policy_version, hash=first.policy_hash), True)
 
     def _complete(self, snapshot: Snapshot, items: Sequence[ContentItem], decisions: list[Decision]) -> list[Decision]:
         """Hold the engine to its contract for this request, and give every decision an id and time."""
