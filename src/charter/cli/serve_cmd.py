@@ -105,7 +105,11 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Run the enforcement API (docs at /docs). With no --bundle, serves the example policy
-    with a classifier trained on the vendored sample. Migrates the store first."""
+    with a classifier trained on the vendored sample. Migrates the store first.
+
+    Admin access: set $CHARTER_ADMIN_KEY (32+ characters, e.g. from a secret manager) to
+    register that token as an admin key; otherwise a store without a live admin key gets a
+    generated one, printed once (only its sha256 is stored)."""
     import uvicorn
 
     from charter.server.api import ApiSettings, create_api_app
