@@ -125,3 +125,29 @@ def test_user_mistakes_are_clear_errors(gold: Path, tmp_path: Path, monkeypatch,
     result = runner.invoke(app, ["moderate", str(gold), "--bundle", str(minimal_bundle().root), "-o", str(tmp_path / "x.parquet"), *extra])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_probe_reports_injected_and_control_shares(server: str, tmp_path: Path) -> None:
+    out = tmp_path / "probe.json"
+    result = runner.invoke(app, ["probe", "--bundle", str(minimal_bundle().root), "--base-url", server, "--model", "scripted",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    # the scripted server allows all hate and flags spam that mentions a fee or EUR: per probe, as run
+    assert {row["category"] for row in report["per_probe"].values()} == {"hate", "spam_scams"}
+    assert report["probes"] == len(report["per_probe"]) and "injection effect" in result.output
+    assert all(row["injected"] == "allowed" for row in report["per_probe"].values() if row["category"] == "hate")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--base-url", "http://127.0.0.1:9", "--model", "m", "--few-shot-k", "-1"], "--few-shot-k must be 0 or more"),
+        (["--base-url", "http://127.0.0.1:9", "--model", "m", "--few-shot", "pool.parquet"], "--few-shot needs --few-shot-k"),
+        (["--embedded", "--packaged", "gpt"], "unknown --packaged model 'gpt'"),
+    ],
+)
+def test_dynamic_prompt_options_are_checked(gold: Path, tmp_path: Path, extra: list[str], message: str) -> None:
+    result = runner.invoke(app, ["moderate", str(gold), "--bundle", str(minimal_bundle().root), "-o", str(tmp_path / "x.parquet"), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output

