@@ -160,6 +160,8 @@ class LLMEngine(Engine):
             detail["market_check"] = asdict(verdict.market_step)
         if result.votes is not None:
             detail["votes"] = result.votes
+        if result.probability is not None:
+            detail["label_probability"] = result.probability  # the score came from token logprobs
         tree_outcome = spec.tree.outcomes.get(verdict.outcome) if verdict.outcome else None
         label = verdict.label
         if label != "needs_review" and verdict.confidence < self.review_below:
