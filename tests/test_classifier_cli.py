@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -117,7 +119,9 @@ def test_a_model_for_another_policy_is_refused_unless_allowed(workdir: Path, tmp
     assert not (tmp_path / "log.parquet").exists()
     allowed = invoke("score", workdir / "model", gold, "--bundle", tmp_path / "next", "-o", tmp_path / "log.parquet", "--allow-policy-mismatch")
     assert allowed.exit_code == 0 and "warning" in allowed.output
-    assert read_decision_log(tmp_path / "log.parquet")[0].policy_version == "1.1.0"
+    decisions = read_decision_log(tmp_path / "log.parquet")
+    assert decisions[0].policy_version == "1.1.0"
+    assert all("charter-example@1.0.0" in d.extra["policy_mismatch"] for d in decisions)  # no log hides it
 
 
 def test_evaluate_writes_the_report_and_records_numbers_in_the_card(workdir: Path) -> None:
@@ -182,3 +186,98 @@ def test_bad_training_requests_give_one_clear_error(workdir: Path, tmp_path: Pat
 def test_a_directory_that_is_no_model_is_refused(workdir: Path, tmp_path: Path) -> None:
     result = invoke("inspect", tmp_path)
     assert result.exit_code == 2 and "model.json is missing" in result.output
+
+
+def _bad_utf8_parquet(path: Path) -> Path:
+    """Two items, the second's text not UTF-8 (Arrow writes what it is given)."""
+    offsets = np.array([0, 5, 9], dtype=np.int32)
+    text = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"hellocaf\xe9")])
+    pq.write_table(pa.table({"id": ["a", "b"], "text": text}), path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["score", "batch"])
+def test_invalid_utf8_in_parquet_is_refused_or_replaced(workdir: Path, tmp_path: Path, command: str) -> None:
+    items = _bad_utf8_parquet(tmp_path / "items.parquet")
+    out = tmp_path / "log.parquet"
+    refused = invoke(command, workdir / "model", items, "--bundle", workdir / "bundle", "-o", out)
+    assert refused.exit_code == 2 and "invalid UTF-8 (byte 0xe9 at byte offset 3)" in refused.output, refused.output
+    assert ("row 2" if command == "score" else "item 'b'") in refused.output and not out.exists()
+    replaced = invoke(command, workdir / "model", items, "--bundle", workdir / "bundle", "-o", out, "--replace-invalid")
+    assert replaced.exit_code == 0, replaced.output
+    assert [d.item_id for d in read_decision_log(out)] == ["a", "b"]
+
+
+def test_batch_scores_a_parquet_dataset_like_score(workdir: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "sms.parquet"
+    assert invoke("datasets", "import", "sms-spam", "--split", "test", "--source", "sample", "-o", gold, cli=main_app).exit_code == 0
+    items = tmp_path / "items.parquet"
+    pq.write_table(pq.read_table(gold, columns=["id", "text", "market"]), items, row_group_size=40)
+    streamed = invoke("score", workdir / "model", items, "--bundle", workdir / "bundle", "-o", tmp_path / "score.parquet")
+    pooled = invoke("batch", workdir / "model", items, "--bundle", workdir / "bundle", "-o", tmp_path / "batch.parquet",
+                    "--engine", "processes", "--workers", "2")  # fmt: skip
+    assert streamed.exit_code == 0 and pooled.exit_code == 0, streamed.output + pooled.output
+    assert "(processes)" in pooled.output
+    one, other = read_decision_log(tmp_path / "score.parquet"), read_decision_log(tmp_path / "batch.parquet")
+    assert [(d.item_id, d.action, d.labels) for d in one] == [(d.item_id, d.action, d.labels) for d in other]
+    assert max(abs(a.scores[c] - b.scores[c]) for a, b in zip(one, other) for c in a.scores) < 1e-9
+    bad = invoke("batch", workdir / "model", items, "--bundle", workdir / "bundle", "-o", tmp_path / "x.parquet", "--engine", "spark")
+    assert bad.exit_code == 2 and "--engine must be one of inprocess, processes, ray" in bad.output
+
+
+def _labelled_copy(source: Path, target: Path, *, add_category: str | None = None, **stamp: str) -> Path:
+    """A labelled-items file with an extra label column or another policy stamp, as another team's file would have."""
+    table = pq.read_table(source)
+    key = next(iter(table.schema.metadata))
+    meta = json.loads(table.schema.metadata[key])
+    if add_category:
+        meta["categories"].append(add_category)
+        table = table.append_column(f"label_{add_category}", pa.array(["violating"] * table.num_rows))
+    meta["stamp"].update(stamp)
+    pq.write_table(table.replace_schema_metadata({key: json.dumps(meta).encode()}), target)
+    return target
+
+
+def test_labelled_files_train_and_evaluate_and_are_checked_against_the_policy(workdir: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "sms.parquet"
+    assert invoke("datasets", "import", "sms-spam", "--split", "all", "--source", "sample", "-o", gold, cli=main_app).exit_code == 0
+    trained = invoke("train", "--policy", EXAMPLE, "-o", tmp_path / "m", "--labelled", gold)
+    assert trained.exit_code == 0, trained.output
+    assert read_card(tmp_path / "m").label_mappings["sms-spam"].startswith("sha256:")
+    evaluated = invoke("evaluate", tmp_path / "m", "--bundle", workdir / "bundle", "--labelled", gold, "-o", tmp_path / "ev", "--n-boot", "50")
+    assert evaluated.exit_code == 0, evaluated.output
+    unknown = _labelled_copy(gold, tmp_path / "unknown.parquet", add_category="bullying")
+    other = _labelled_copy(gold, tmp_path / "other.parquet", policy_id="another-policy")
+    old = _labelled_copy(gold, tmp_path / "old.parquet", policy_hash="0" * 64, policy_version="0.9.0")
+    for command in (["train", "--policy", EXAMPLE, "-o", tmp_path / "x"], ["evaluate", tmp_path / "m", "--bundle", workdir / "bundle", "-o", tmp_path / "y"]):
+        result = invoke(*command, "--labelled", unknown)
+        assert result.exit_code == 2 and "gold labels for 'bullying', which policy charter-example does not have" in result.output
+        result = invoke(*command, "--labelled", other)
+        assert result.exit_code == 2 and "labels were made under policy 'another-policy'" in result.output
+    warned = invoke("train", "--policy", EXAMPLE, "-o", tmp_path / "z", "--labelled", old)
+    assert warned.exit_code == 0 and "warning" in warned.output and "0.9.0" in warned.output
+    nothing = invoke("train", "--policy", EXAMPLE, "-o", tmp_path / "w")
+    assert nothing.exit_code == 2 and "give at least one --dataset NAME[:SPLIT] or --labelled FILE" in nothing.output
+
+
+def test_an_embedding_model_trains_scores_evaluates_and_inspects_through_the_cli(workdir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("model2vec", reason="model2vec is not installed (optional embeddings extra)")
+    from charter.engines.classifier.embedders import WEIGHTS_FILE, model2vec_dir
+
+    if not (model2vec_dir() / WEIGHTS_FILE).is_file():
+        pytest.skip(f"no distilled model2vec model in {model2vec_dir()}; run `charter classifier distill-model2vec` once")
+    model = tmp_path / "m2v"
+    trained = invoke("train", "--policy", EXAMPLE, "-o", model, "--source", "sample", "--dataset", "sms-spam", "--kind", "model2vec")
+    assert trained.exit_code == 0, trained.output
+    shown = invoke("inspect", model)
+    assert shown.exit_code == 0 and "embedder: model2vec" in shown.output and "stacked on fast model" in shown.output
+    gold = tmp_path / "sms.parquet"
+    invoke("datasets", "import", "sms-spam", "--split", "test", "--source", "sample", "-o", gold, cli=main_app)
+    scored = invoke("score", model, gold, "--bundle", workdir / "bundle", "-o", tmp_path / "log.parquet")
+    assert scored.exit_code == 0 and "embedding-model2vec-" in scored.output, scored.output
+    evaluated = invoke("evaluate", model, "--bundle", workdir / "bundle", "--dataset", "sms-spam:test", "--source", "sample",
+                       "-o", tmp_path / "ev", "--n-boot", "50")  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads((model / "model.json").read_text())["evaluation"]["categories"]["spam_scams"]["f1"] > 0.8
+    bad = invoke("train", "--policy", EXAMPLE, "-o", tmp_path / "x", "--source", "sample", "--dataset", "sms-spam", "--kind", "bert")
+    assert bad.exit_code == 2 and "--kind must be one of fast, minilm, model2vec" in bad.output

@@ -105,6 +105,29 @@ def test_bad_inputs_are_refused_with_a_reason(setup: dict[str, Path]) -> None:
     assert not (root / "x.parquet").exists()
 
 
+def test_invalid_utf8_text_is_refused_naming_the_item_or_replaced(setup: dict[str, Path]) -> None:
+    root = setup["root"]
+    offsets = np.array([0, 2, 6], dtype=np.int32)
+    text = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"hicaf\xe9")])
+    pq.write_table(pa.table({"id": ["ok", "broken"], "text": text}), root / "bad_utf8.parquet")
+    with pytest.raises(CharterError, match=r"text of item 'broken': invalid UTF-8 \(byte 0xe9 at byte offset 3\)"):
+        score_parquet(setup["model"], setup["bundle"], root / "bad_utf8.parquet", root / "bad.parquet")
+    assert not (root / "bad.parquet").exists()
+    score_parquet(setup["model"], setup["bundle"], root / "bad_utf8.parquet", root / "bad.parquet", replace_invalid=True)
+    assert [d.item_id for d in read_decision_log(root / "bad.parquet")] == ["ok", "broken"]
+
+
+def test_an_allowed_policy_mismatch_is_recorded_on_every_row(setup: dict[str, Path], tmp_path: Path) -> None:
+    other = load_policy(ROOT / "src" / "charter" / "examples" / "policy_v1_1.yaml")
+    write_bundle(compile_policy(other), tmp_path / "next")
+    with pytest.raises(CharterError, match="--allow-policy-mismatch"):
+        score_parquet(setup["model"], tmp_path / "next", setup["items"], tmp_path / "x.parquet")
+    result = score_parquet(setup["model"], tmp_path / "next", setup["items"], tmp_path / "log.parquet", allow_policy_mismatch=True)
+    decisions = read_decision_log(tmp_path / "log.parquet")
+    assert result.policy_warning and {d.extra["policy_mismatch"] for d in decisions} == {result.policy_warning}
+    assert {d.policy_version for d in decisions} == {"1.1.0"}
+
+
 def test_ray_data_actor_pool_equals_inprocess(setup: dict[str, Path]) -> None:
     ray = pytest.importorskip("ray", reason="ray[data] is not installed (optional extra for scale-out scoring)")
     pytest.importorskip("ray.data", reason="ray is installed without its data extra")

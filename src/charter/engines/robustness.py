@@ -1,11 +1,11 @@
-"""The robustness suite: how much recall evasion costs the fast classifier, and how much of
-that loss evasion normalization wins back.
+"""The robustness suite: how much recall evasion costs a classifier (fast or embedding), and how
+much of that loss evasion normalization wins back.
 
 For every category, the suite takes the items gold-labelled violating, rewrites them with
 each evasion transformation of `charter.engines.evasion` (one at a time, and combined;
 seeded, so a report reproduces item by item) and scores originals and variants with the
 model twice: on the normal path (normalized text) and with normalization switched off
-(`TrainedClassifier.score(..., normalize=False)`). Recall is read at the bundle's review and
+(`score(..., normalize=False)`). Recall is read at the bundle's review and
 auto_action thresholds. The share recovered is (normalized − raw) / (original − raw): 1.0
 means normalization undoes the evasion completely, 0.0 that it wins nothing back; it is None
 when the evasion costs no recall at that threshold (nothing to recover).
@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from charter.engines.classifier.model import TrainedClassifier
+from charter.engines.classifier.kinds import ScoringModel
 from charter.engines.evasion import EVASIONS, evasion_variants
 from charter.engines.routing import Routing
 from charter.errors import CharterError
@@ -88,7 +88,7 @@ def _violating_rows(gold: Mapping[str, np.ndarray], categories: Sequence[str], l
 
 
 def robustness_suite(
-    model: TrainedClassifier,
+    model: ScoringModel,
     routing: Routing,
     texts: Sequence[str],
     gold: Mapping[str, np.ndarray],

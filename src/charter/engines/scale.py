@@ -28,16 +28,16 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from charter.compile import load_bundle
-from charter.engines.classifier.artifact import CARD_FILE, check_policy, load_model
-from charter.engines.classifier.embeddings import MODEL_FORMAT as EMBEDDING_FORMAT
-from charter.engines.classifier.embeddings import EmbeddingClassifier, load_embedding_model
-from charter.engines.classifier.model import BATCH_SIZE, TrainedClassifier
+from charter.engines.classifier.artifact import check_policy
+from charter.engines.classifier.engine import extra_fields
+from charter.engines.classifier.kinds import ScoringModel, load_scoring_model
+from charter.engines.classifier.model import BATCH_SIZE
 from charter.engines.classifier.table import score_table
 from charter.engines.routing import Routing
 from charter.errors import CharterError
@@ -45,7 +45,6 @@ from charter.store.decision_table import FORMAT, FORMAT_VERSION, LABEL_PREFIX, M
 
 ScaleEngine = Literal["inprocess", "processes", "ray"]
 ENGINES: tuple[ScaleEngine, ...] = ("inprocess", "processes", "ray")
-ScoringModel: TypeAlias = TrainedClassifier | EmbeddingClassifier
 PATHWAY = "classifier"
 
 
@@ -61,18 +60,6 @@ class ScaleResult:
     policy_warning: str | None
 
 
-def load_scoring_model(directory: Path | str) -> ScoringModel:
-    """The fast or the embedding classifier in `directory`, by the format its card names."""
-    card = Path(directory) / CARD_FILE
-    if not card.is_file():
-        raise CharterError(f"{directory} is not a Charter model: {CARD_FILE} is missing")
-    try:
-        kind = json.loads(card.read_text(encoding="utf-8")).get("format")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-        raise CharterError(f"{card} is not a valid model card ({exc})") from None
-    return load_embedding_model(directory) if kind == EMBEDDING_FORMAT else load_model(directory)
-
-
 # --------------------------------------------------------------------------- the pure core
 
 
@@ -84,13 +71,20 @@ def score_log_table(
     id_column: str = "id",
     text_column: str = "text",
     market_column: str = "market",
+    replace_invalid: bool = False,
+    policy_mismatch: str | None = None,
 ) -> pa.Table:
     """Items (id, text, optional market) in, decision-log rows out (the layout of
-    `charter.store.decision_table`), stamped with the routing's policy."""
+    `charter.store.decision_table`), stamped with the routing's policy.
+
+    Text that is not valid UTF-8 is refused, naming the item, unless `replace_invalid`.
+    `policy_mismatch` (the allowed mismatch between the model's and the routing's policy) is
+    recorded in every row's `extra`, as the classifier Engine records it."""
     if id_column not in table.column_names:
         raise CharterError(f"items have no id column {id_column!r} (columns: {', '.join(table.column_names)})")
     started = time.perf_counter()
-    scored = score_table(table, model, routing, text_column=text_column, market_column=market_column, batch_size=max(table.num_rows, 1))
+    scored = score_table(table, model, routing, text_column=text_column, market_column=market_column,
+                         batch_size=max(table.num_rows, 1), id_column=id_column, replace_invalid=replace_invalid)  # fmt: skip
     n = scored.num_rows
     latency = (time.perf_counter() - started) * 1000.0 / max(n, 1)
     categories = sorted(model.categories)
@@ -119,7 +113,7 @@ def score_log_table(
     columns["tokens_in"] = constant(None, pa.int64())
     columns["tokens_out"] = constant(None, pa.int64())
     fired = scored.column("evasion").to_pylist()
-    columns["extra"] = pa.array([json.dumps({"evasion": f}, ensure_ascii=False, sort_keys=True) if f else None for f in fired], type=pa.string())
+    columns["extra"] = pa.array([_extra(f, policy_mismatch) for f in fired], type=pa.string())
     meta = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -129,6 +123,11 @@ def score_log_table(
         "naive_decided_at": False,
     }
     return pa.table(columns).replace_schema_metadata({META_KEY: json.dumps(meta).encode("utf-8")})
+
+
+def _extra(fired: list[str], policy_mismatch: str | None) -> str | None:
+    extra = extra_fields(fired, policy_mismatch)
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
 
 
 def _item_ids(column: pa.ChunkedArray) -> pa.Array:
@@ -212,7 +211,7 @@ def _score_row_group(path: str, group: int, columns: list[str], batch_size: int)
 
 def _run_local(
     engine: ScaleEngine, model_dir: Path, model: ScoringModel, routing: Routing, input_path: Path, output_path: Path,
-    batch_size: int, workers: int | None, options: dict[str, str],
+    batch_size: int, workers: int | None, options: dict[str, Any],
 ) -> int:
     parquet = _open(input_path, options["id_column"], options["text_column"])
     columns = _input_columns(parquet, options["id_column"], options["text_column"], options["market_column"])
@@ -233,7 +232,7 @@ def _run_local(
 class _RayScorer:
     """A Ray actor: gets the model from the object store once, then scores batch after batch."""
 
-    def __init__(self, shared: dict[str, Any], routing: Routing, options: dict[str, str]):
+    def __init__(self, shared: dict[str, Any], routing: Routing, options: dict[str, Any]):
         import ray
 
         # The model travels once through the object store; a reference inside a constructor
@@ -266,7 +265,7 @@ def _ray_session(address: str | None, num_cpus: int | None) -> bool:
 
 def _run_ray(
     model: ScoringModel, routing: Routing, input_path: Path, output_path: Path, batch_size: int,
-    workers: int | None, address: str | None, options: dict[str, str],
+    workers: int | None, address: str | None, options: dict[str, Any],
 ) -> int:
     parquet = _open(input_path, options["id_column"], options["text_column"])
     columns = _input_columns(parquet, options["id_column"], options["text_column"], options["market_column"])
@@ -321,6 +320,7 @@ def score_parquet(
     text_column: str = "text",
     market_column: str = "market",
     allow_policy_mismatch: bool = False,
+    replace_invalid: bool = False,
 ) -> ScaleResult:
     """Score every item of a Parquet file (id, text, optional market columns) with the model
     in `model_dir`, routed by the compiled bundle in `bundle_dir`, into a decision log at
@@ -328,7 +328,9 @@ def score_parquet(
 
     `workers` is the process-pool size (default: one per CPU, at most one per row group) or
     the Ray actor-pool size (default: the cluster's CPUs minus one). `ray_address` is None
-    for a local Ray, or a cluster address ("ray://host:10001" or "auto").
+    for a local Ray, or a cluster address ("ray://host:10001" or "auto"). Text that is not
+    valid UTF-8 is refused, naming the item, unless `replace_invalid` (U+FFFD for bad bytes).
+    With `allow_policy_mismatch`, every decision's `extra` records the mismatch.
     """
     if engine not in ENGINES:
         raise CharterError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
@@ -341,7 +343,8 @@ def score_parquet(
     model = load_scoring_model(model_dir)
     routing = Routing.from_bundle(load_bundle(Path(bundle_dir)))
     warning = check_policy(model.card, routing.identity, routing.categories, allow_policy_mismatch=allow_policy_mismatch)  # type: ignore[arg-type]
-    options = {"id_column": id_column, "text_column": text_column, "market_column": market_column}
+    options: dict[str, Any] = {"id_column": id_column, "text_column": text_column, "market_column": market_column,
+                               "replace_invalid": replace_invalid, "policy_mismatch": warning}  # fmt: skip
     if engine == "ray":
         rows = _run_ray(model, routing, input_path, output_path, batch_size, workers, ray_address, options)
     else:

@@ -15,6 +15,7 @@ head is only ever applied to the embeddings it was trained on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -173,15 +174,10 @@ def distill_model2vec(directory: Path | str | None = None, *, pca_dims: int = MO
     _offline()
     from model2vec.distill import distill
 
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # no per-token progress bars in a library call
-    try:
+    # No per-token progress bars from a library call: tqdm reads TQDM_DISABLE only when it is
+    # imported, so its output (on stderr) is swallowed instead; failures still raise.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
         model = distill(model_name=str(source), pca_dims=pca_dims, device="cpu")
-    finally:
-        if quiet is None:
-            del os.environ["TQDM_DISABLE"]
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model2vec-", dir=target.parent))
     try:

@@ -240,8 +240,11 @@ def train_embedding_classifier(
 # --------------------------------------------------------------------------- artifact
 
 
-def _card_json(card: EmbeddingCard) -> str:
-    return json.dumps(card.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+def write_embedding_card(card: EmbeddingCard, directory: Path | str) -> Path:
+    """model.json of an embedding-classifier artifact (the files it lists are not touched)."""
+    path = Path(directory) / CARD_FILE
+    path.write_text(json.dumps(card.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def save_embedding_model(model: EmbeddingClassifier, directory: Path | str) -> Path:
@@ -255,7 +258,7 @@ def save_embedding_model(model: EmbeddingClassifier, directory: Path | str) -> P
         save_model(model.fast, root / FAST_DIR)
         files[f"{FAST_DIR}/{CARD_FILE}"] = _sha256(root / FAST_DIR / CARD_FILE)  # which pins its weights' sha256
     model.card.files = files
-    (root / CARD_FILE).write_text(_card_json(model.card), encoding="utf-8")
+    write_embedding_card(model.card, root)
     return root
 
 

@@ -15,6 +15,17 @@ from charter.policy.spec import Thresholds
 from charter.records import ContentItem, Decision
 
 
+def extra_fields(fired: list[str], policy_mismatch: str | None) -> dict[str, Any]:
+    """A decision's `extra`: the evasion transformations that fired, and the model/policy
+    mismatch when one was allowed (so no log hides that its model was trained for other policy content)."""
+    extra: dict[str, Any] = {}
+    if fired:
+        extra["evasion"] = fired
+    if policy_mismatch:
+        extra["policy_mismatch"] = policy_mismatch
+    return extra
+
+
 class ClassifierEngine(Engine):
     """Scores every category the model covers and routes them as the bundle says.
 
@@ -22,7 +33,7 @@ class ClassifierEngine(Engine):
     stamped with its policy. `thresholds` (category → auto_action/review) replaces the
     bundle's, e.g. after tuning by the evaluation core. A model trained under other policy
     content is refused unless `allow_policy_mismatch`, and then the mismatch is kept in
-    describe(). Latency is the batch's wall time shared equally among its items.
+    describe() and in every decision's `extra["policy_mismatch"]`. Latency is the batch's wall time shared equally among its items.
     """
 
     pathway = "classifier"
@@ -66,7 +77,7 @@ class ClassifierEngine(Engine):
                     escalation_queue=routed.queues[row],
                     model_version=model_version,
                     latency_ms=latency,
-                    extra={"evasion": fired} if fired else {},
+                    extra=extra_fields(fired, self.policy_mismatch),
                 )
             )
         return decisions

@@ -9,6 +9,8 @@ transformations that fired), and, with a routing, `label_<category>`, `action` a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 
 from charter.engines.classifier.model import BATCH_SIZE, TrainedClassifier
@@ -16,7 +18,46 @@ from charter.engines.routing import VERDICTS, Routing
 from charter.errors import CharterError
 
 
-def _texts(table: pa.Table, column: str) -> pa.ChunkedArray:
+REPLACE_HINT = "convert the input to UTF-8, or replace bad bytes with U+FFFD (CLI: --replace-invalid)"
+
+
+def valid_utf8(array: pa.Array | pa.ChunkedArray, where: Callable[[int], str], *, replace: bool = False) -> pa.ChunkedArray:
+    """A string column with only valid UTF-8: Parquet and Arrow do not guarantee it, and one
+    bad value would otherwise surface as a decode error mid-batch. Invalid values are refused
+    (naming the first, `where(row)`) or, with `replace`, decoded with U+FFFD for bad bytes."""
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    fixed, offset = [], 0
+    for chunk in chunks:
+        try:
+            chunk.validate(full=True)
+            fixed.append(chunk)
+        except pa.ArrowInvalid:
+            raw = chunk.view(pa.large_binary() if pa.types.is_large_string(chunk.type) else pa.binary()).to_pylist()
+            if not replace:
+                row = next(i for i, value in enumerate(raw) if value is not None and not _decodes(value))
+                raise CharterError(f"{where(offset + row)}: invalid UTF-8 ({_first_bad(raw[row])}); {REPLACE_HINT}") from None
+            fixed.append(pa.array([None if v is None else v.decode("utf-8", "replace") for v in raw], type=chunk.type))
+        offset += len(chunk)
+    return pa.chunked_array(fixed, type=array.type)
+
+
+def _decodes(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_bad(value: bytes) -> str:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"byte 0x{value[exc.start]:02x} at byte offset {exc.start}"
+    return "no bad byte"
+
+
+def _texts(table: pa.Table, column: str, id_column: str | None, replace_invalid: bool) -> pa.ChunkedArray:
     if column not in table.column_names:
         raise CharterError(f"table has no text column {column!r} (columns: {', '.join(table.column_names)})")
     texts = table.column(column)
@@ -24,7 +65,12 @@ def _texts(table: pa.Table, column: str) -> pa.ChunkedArray:
         raise CharterError(f"column {column!r} must hold strings, not {texts.type}")
     if texts.null_count:
         raise CharterError(f"column {column!r} has {texts.null_count} null text(s); use '' for items without text")
-    return texts
+    ids = table.column(id_column) if id_column and id_column in table.column_names else None
+
+    def where(row: int) -> str:
+        return f"text of item {ids[row].as_py()!r}" if ids is not None else f"text in row {row + 1} of the batch"
+
+    return valid_utf8(texts, where, replace=replace_invalid)
 
 
 def score_table(
@@ -36,17 +82,24 @@ def score_table(
     market_column: str = "market",
     batch_size: int = BATCH_SIZE,
     keep_text: bool = False,
+    id_column: str | None = None,
+    replace_invalid: bool = False,
 ) -> pa.Table:
-    """Scores (and, with `routing`, labels and actions) for every row of `table`."""
-    _texts(table, text_column)
+    """Scores (and, with `routing`, labels and actions) for every row of `table`.
+
+    Text that is not valid UTF-8 is refused, naming the item by `id_column` when given, or
+    scored with U+FFFD for the bad bytes when `replace_invalid`."""
+    texts_column = _texts(table, text_column, id_column, replace_invalid)
     has_market = market_column in table.column_names
     parts = []
     for start in range(0, table.num_rows, batch_size):
         batch = table.slice(start, batch_size)
-        texts = batch.column(text_column).to_pylist()
-        scored = model.score(texts, batch_size=batch_size)
+        text_slice = texts_column.slice(start, batch_size)
+        scored = model.score(text_slice.to_pylist(), batch_size=batch_size)
         columns: dict[str, pa.Array] = {
-            name: batch.column(name) for name in batch.column_names if keep_text or name != text_column
+            name: text_slice if name == text_column else batch.column(name)
+            for name in batch.column_names
+            if keep_text or name != text_column
         }
         for category, values in scored.scores.items():
             columns[f"score_{category}"] = pa.array(values, type=pa.float64())
