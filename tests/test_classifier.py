@@ -196,7 +196,9 @@ def test_model_for_another_policy_is_refused_unless_allowed() -> None:
         ClassifierEngine(model(), Routing.from_policy(other))
     engine = ClassifierEngine(model(), Routing.from_policy(other), allow_policy_mismatch=True)
     assert engine.describe()["policy_mismatch"].startswith("model trained for policy charter-example@")
-    assert engine.decide([ContentItem(id="x", text="hi")])[0].policy_id == "minimal"
+    decision = engine.decide([ContentItem(id="x", text="hi")])[0]
+    assert decision.policy_id == "minimal" and decision.extra["policy_mismatch"] == engine.policy_mismatch
+    assert "policy_mismatch" not in ClassifierEngine(model(), Routing.from_policy(policy())).decide([ContentItem(id="x", text="hi")])[0].extra
 
 
 def test_a_category_the_policy_lacks_is_refused_even_when_mismatch_is_allowed() -> None:
@@ -329,3 +331,14 @@ def test_score_table_edge_cases() -> None:
         score_table(pa.table({"text": [1, 2]}), model())
     kept = score_table(pa.table({"text": ["hello"]}), model(), keep_text=True)
     assert kept.column("text").to_pylist() == ["hello"] and "action" not in kept.column_names
+
+
+def test_dense_block_scoring_equals_the_stacked_sparse_product() -> None:
+    """Scoring multiplies each feature block by its rows of dense weights; the result is the
+    one product of the stacked features with the sparse weights (up to float32 rounding)."""
+    texts, _ = held_out()
+    normalized = normalize_batch(texts + ["", "h4te   y o u   a l l"])
+    m = model()
+    stacked = (m.featurizer.transform(normalized) @ m.weights).toarray() + m.intercepts
+    np.testing.assert_allclose(m.decision_values(normalized), stacked, rtol=0, atol=1e-4)
+    assert m.decision_values([]).shape == (0, len(m.categories))

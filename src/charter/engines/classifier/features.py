@@ -120,14 +120,19 @@ class Featurizer:
             max_cached_words,
         )
 
-    def transform(self, normalized: Sequence[Normalized]) -> sp.csr_matrix:
+    def blocks(self, normalized: Sequence[Normalized]) -> list[sp.csr_matrix]:
+        """The feature blocks side by side ([word, char] and, when configured, evasion flags):
+        `transform` stacks them; scoring multiplies each by its rows of the weights."""
         texts = [n.text for n in normalized]
-        if not texts:
-            return sp.csr_matrix((0, self.config.width), dtype=DTYPE)
         blocks = [self._words.transform(texts), l2_normalize(self._chars.matrix(texts), copy=False)]
         if self.config.evasion_features:
             blocks.append(evasion_indicators(normalized))
-        return sp.hstack(blocks, format="csr", dtype=DTYPE)
+        return blocks
+
+    def transform(self, normalized: Sequence[Normalized]) -> sp.csr_matrix:
+        if not normalized:
+            return sp.csr_matrix((0, self.config.width), dtype=DTYPE)
+        return sp.hstack(self.blocks(normalized), format="csr", dtype=DTYPE)
 
 
 _COLUMN = {name: i for i, name in enumerate(TRANSFORMATIONS)}
