@@ -9,7 +9,7 @@ the machines enforce on their own) and as if reviewers then agree with the gold 
 quality the whole system reaches, paid for with the human share).
 
 The classifier is trained on the train splits of the same datasets (needs ../shared/data or
-$CHARTER_DATA_DIR). The LLM is a local llama.cpp server (the packaged SmolLM2-135M unless
+$CHARTER_DATA_DIR), or reused from --classifier. The LLM is a local llama.cpp server (the packaged SmolLM2-135M unless
 --gguf names another model), or any OpenAI-compatible server (--base-url/--model). Samples
 are balanced (half violating), so precision is not production precision; they compare the
 pathways on the same items.
@@ -41,7 +41,7 @@ from charter.datasets import apply_mapping, gold_arrays, load_mapping, load_spli
 from charter.datasets.apply import MappedSplit
 from charter.engines.base import Engine
 from charter.engines.cascade import build_cascade
-from charter.engines.classifier import ClassifierEngine, TrainedClassifier, train_classifier
+from charter.engines.classifier import ClassifierEngine, TrainedClassifier, load_model, save_model, train_classifier
 from charter.engines.llm import Backend, LLMEngine, LocalLlamaServer, OpenAIBackend, OpenAIConfig
 from charter.evaluate import binary_metrics
 from charter.policy.load import load_policy_source
@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible server instead of the local one")
     parser.add_argument("--model", help="model name on --base-url")
     parser.add_argument("--no-llm", action="store_true", help="skip the LLM: classifier only, and the cascade without it")
+    parser.add_argument("--classifier", type=Path, default=None,
+                        help="classifier directory: reused if it holds a model, else trained once and saved there")  # fmt: skip
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     unknown = [n for n in names if n not in DATASETS]
@@ -165,7 +167,12 @@ def main() -> None:
     write_bundle(compile_policy(source.policy, source), bundle_dir)
     bundle = load_bundle(bundle_dir)
     escalate = next(a.id for a in bundle.policy.actions if a.kind.value == "escalate")
-    model = train(bundle, names)
+    if args.classifier is not None and (args.classifier / "model.json").is_file():
+        model = load_model(args.classifier)
+    else:
+        model = train(bundle, names)
+        if args.classifier is not None:
+            save_model(model, args.classifier)
     train_s = time.perf_counter() - started
 
     results: dict[str, Any] = {}
