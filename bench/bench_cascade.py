@@ -10,7 +10,8 @@ quality the whole system reaches, paid for with the human share).
 
 The classifier is trained on the train splits of the same datasets (needs ../shared/data or
 $CHARTER_DATA_DIR), or reused from --classifier. The LLM is a local llama.cpp server (the packaged SmolLM2-135M unless
---gguf names another model), or any OpenAI-compatible server (--base-url/--model). Samples
+--packaged qwen2.5-coder-1.5b or --gguf says otherwise), or any OpenAI-compatible server
+(--base-url/--model). Samples
 are balanced (half violating), so precision is not production precision; they compare the
 pathways on the same items.
 
@@ -133,7 +134,9 @@ def backend_for(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[
     if args.base_url:
         backend = OpenAIBackend(OpenAIConfig.from_env(args.base_url, args.model, concurrency=args.concurrency, timeout_s=300.0))
         return backend, backend.model
-    server = stack.enter_context(LocalLlamaServer(args.gguf, n_ctx=args.ctx, parallel=args.concurrency, threads=args.threads))
+    server = stack.enter_context(
+        LocalLlamaServer(args.gguf, n_ctx=args.ctx, parallel=args.concurrency, threads=args.threads, packaged=args.packaged)
+    )
     backend = server.backend()
     return backend, backend.model
 
@@ -149,7 +152,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (local server)")
     parser.add_argument("--ctx", type=int, default=4096, help="context tokens per slot (local server)")
-    parser.add_argument("--gguf", type=Path, default=None, help="GGUF model for the local server (default: SmolLM2-135M)")
+    parser.add_argument("--gguf", type=Path, default=None, help="GGUF model file for the local server")
+    parser.add_argument("--packaged", default=None,
+                        help="packaged model for the local server: smollm2 (default) or qwen2.5-coder-1.5b")  # fmt: skip
     parser.add_argument("--base-url", help="OpenAI-compatible server instead of the local one")
     parser.add_argument("--model", help="model name on --base-url")
     parser.add_argument("--no-llm", action="store_true", help="skip the LLM: classifier only, and the cascade without it")
