@@ -43,7 +43,7 @@ from charter.engines.classifier.model import TrainedClassifier
 from charter.engines.llm.backend import Backend
 from charter.engines.llm.engine import LLMEngine
 from charter.engines.normalize import Normalized, normalize_batch
-from charter.engines.routing import REVIEW, VERDICTS, VIOLATING, Routing
+from charter.engines.routing import REVIEW, VERDICTS, VIOLATING
 from charter.engines.rules import Hit, RulesMatcher, category_verdicts, rules_and_routing
 from charter.engines.verdicts import CategoryVerdict, combine
 from charter.errors import CharterError
