@@ -132,7 +132,8 @@ def enforce_command(
     source: str = typer.Option("auto", "--source", help="For --dataset: auto (shared data, else the vendored sample), shared or sample."),
     llm_url: str = typer.Option(None, "--llm-url", help="OpenAI-compatible LLM server (or CHARTER_LLM_BASE_URL)."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name on that server (or CHARTER_LLM_MODEL)."),
-    llm_embedded: bool = typer.Option(False, "--llm-embedded", help="Run the packaged SmolLM2 in-process (offline; plumbing-grade)."),
+    llm_embedded: bool = typer.Option(False, "--llm-embedded", help="Run a packaged model in-process (offline; low accuracy)."),
+    llm_packaged: str = typer.Option("smollm2", "--llm-packaged", help="Packaged model for --llm-embedded: smollm2 (plumbing only) or qwen2.5-coder-1.5b."),
     mode: str = typer.Option("single", "--llm-mode", help="single (one JSON verdict) or tree (one question per node)."),
     category: list[str] = typer.Option(None, "--category", "-c", help="Categories the classifier/LLM stages cover (repeatable)."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N items."),
@@ -166,7 +167,7 @@ def enforce_command(
     stages: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         backend = (
-            stack.enter_context(open_backend(llm_url, llm_model, llm_embedded, concurrency, retries, timeout, None, cache))
+            stack.enter_context(open_backend(llm_url, llm_model, llm_embedded, concurrency, retries, timeout, None, cache, llm_packaged))
             if wants_llm
             else None
         )
