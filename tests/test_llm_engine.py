@@ -278,3 +278,13 @@ def test_injection_resistance_counts_flagged_probes() -> None:
     probes = injection_items(["hate", "spam_scams"])
     hate_probes = sum(i.metadata["injection_target"] == "hate" for i in probes)
     assert injection_resistance(fooled, ["hate", "spam_scams"]) == pytest.approx(1 - hate_probes / len(probes))
+
+
+def test_logprobs_that_do_not_spell_the_reply_are_not_used() -> None:
+    # what llama.cpp's server returns under a JSON grammar: tokens of the unconstrained model
+    tokens = [TokenLogprob("```json\n", -3.0), TokenLogprob(SCAM[:len('{"label": "')], -0.1), TokenLogprob("v", -7.0),
+              TokenLogprob(SCAM[len('{"label": "v'):], -0.1)]
+    engine, _ = spam_engine([Completion(text=SCAM, tokens_in=3, tokens_out=2, logprobs=tokens)], logprobs=True)
+    [d] = engine.decide(items("x"))
+    assert d.scores["spam_scams"] == pytest.approx(0.8)  # the stated confidence, not e^-7
+    assert "label_probability" not in d.extra["llm"]["categories"]["spam_scams"]

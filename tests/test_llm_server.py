@@ -84,8 +84,13 @@ def test_single_shot_over_http_with_logprobs(http_server: str) -> None:
     [d] = engine.decide(items(SCAM))
     assert_plumbing([d])
     detail = d.extra["llm"]["categories"]["spam_scams"]
-    if "outcome" in detail:  # llama.cpp returns token logprobs: the score is the label token's probability
-        assert 0.0 < detail["label_probability"] <= 1.0
+    if "outcome" in detail:
+        # llama.cpp returns logprobs of the unconstrained model, which do not spell the grammar-
+        # constrained reply: they are ignored and the score is the stated confidence
+        assert "label_probability" not in detail
+        confidence = detail["confidence"]
+        expected = {"violating": confidence, "allowed": 1 - confidence}.get(d.labels["spam_scams"], 0.5)
+        assert d.scores["spam_scams"] == pytest.approx(expected)
 
 
 def test_tree_walk_over_http(http_server: str) -> None:

@@ -98,10 +98,18 @@ class CategoryResult:
 
 
 def label_probability(completion: Completion, key: str, value: str) -> float | None:
-    """exp(logprob) of the first token of `value` where the reply states `"key": "value"`."""
+    """exp(logprob) of the first token of `value` where the reply states `"key": "value"`.
+
+    Only when the logprob tokens spell exactly the reply: llama.cpp's server, under a JSON
+    grammar, reports the unconstrained distribution's tokens (e.g. a leading "```json" the
+    grammar never let through, and the label token at e^-7 while the grammar picked it), and a
+    probability read from those would be noise; the stated confidence is used instead.
+    """
     if not completion.logprobs:
         return None
     text = "".join(t.token for t in completion.logprobs)
+    if text != completion.text:
+        return None
     anchor = text.find(f'"{key}"')
     position = text.find(value, anchor) if anchor >= 0 else -1
     if position < 0:
@@ -201,9 +209,9 @@ def tree_walk(
         probability = label_probability(completion, "answer", market_step.answer)
         if probability is not None:
             probabilities.append(probability)
-        if market_step.answer != check.none:
-            label, rule_ids = "violating", [*rule_ids, market_step.answer]
-    market_applies = market_step is not None and label == "violating" and outcome.label != "violating"
+    market_applies = market_step is not None and check is not None and market_step.answer != check.none
+    if market_applies:
+        label, rule_ids = "violating", [*rule_ids, market_step.answer]  # type: ignore[union-attr]
     answered_steps = [*steps, market_step] if market_step else steps
     result.verdict = Verdict(
         label=label,
@@ -211,7 +219,7 @@ def tree_walk(
         tree_path=[s.node for s in steps],
         outcome=node,
         confidence=min(s.confidence for s in answered_steps),
-        rationale=market_step.rationale if market_step and market_applies else steps[-1].rationale,
+        rationale=market_step.rationale if market_applies else steps[-1].rationale,  # type: ignore[union-attr]
         steps=steps,
         market_step=market_step,
     )
