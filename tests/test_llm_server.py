@@ -89,7 +89,8 @@ def test_single_shot_over_http_with_logprobs(http_server: str) -> None:
         # constrained reply: they are ignored and the score is the stated confidence
         assert "label_probability" not in detail
         confidence = detail["confidence"]
-        expected = {"violating": confidence, "allowed": 1 - confidence}.get(d.labels["spam_scams"], 0.5)
+        said = detail.get("model_label", d.labels["spam_scams"])  # before a low-confidence escalation
+        expected = {"violating": confidence, "allowed": 1 - confidence}.get(said, 0.5)
         assert d.scores["spam_scams"] == pytest.approx(expected)
 
 
