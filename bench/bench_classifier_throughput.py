@@ -9,6 +9,12 @@ model with normalization included (`TrainedClassifier.score`: normalize, feature
 calibrated scores for every category), and alt-profanity-check's `predict_prob`. Nothing
 but one batch is held, so peak RSS per size shows whether memory stays flat.
 
+`charter_parquet` is the whole batch-scoring path a user runs (`charter classifier batch`,
+`engines.scale.score_parquet` in-process): a Parquet file of `size` items (written by the
+parent beforehand, untimed) is read batch by batch, normalized, scored, routed by the
+example bundle's thresholds and written as a Parquet decision log; its peak RSS is the
+"memory stays flat as the input grows" number.
+
 Rates are items per CPU-second of the process (one core) and per wall second. Texts repeat
 (the pool holds ~100k distinct texts), so the per-word char-n-gram cache is warm after the
 first batches; bench_normalize_score.py has the cold, all-distinct number. Prints one JSON
@@ -44,7 +50,7 @@ import pyarrow.parquet as pq  # noqa: E402
 BATCH = 8192
 MAX_CHARS = 280
 SIZES = (100_000, 1_000_000, 4_000_000)
-ENGINES = ("charter", "profanity_check")
+ENGINES = ("charter", "profanity_check", "charter_parquet")
 DATASETS = ("hatexplain", "olid", "davidson", "germeval2018", "cold-chinese", "sms-spam")
 POLICY = Path(__file__).resolve().parents[1] / "src" / "charter" / "examples" / "policy.yaml"
 
@@ -60,6 +66,7 @@ def _rss_mib() -> float:
 
 def prepare(workdir: Path) -> dict:
     """Train and save the model; write the text pool. Returns facts for the report."""
+    from charter.compile import compile_policy, write_bundle
     from charter.datasets import apply_mapping, gold_arrays, load_mapping, load_split
     from charter.engines.classifier import save_model, train_classifier
     from charter.policy.load import load_policy
@@ -77,14 +84,49 @@ def prepare(workdir: Path) -> dict:
     gold = gold_arrays(labels, ["hate", "harassment", "spam_scams"])
     model = train_classifier(texts, gold, policy)
     save_model(model, workdir / "model")
+    write_bundle(compile_policy(policy), workdir / "bundle")
     pq.write_table(pa.table({"text": pool}), workdir / "pool.parquet")
     lengths = np.fromiter((len(t) for t in pool), dtype=np.int64, count=len(pool))
     return {"model": model.card.model_id, "pool_texts": len(pool), "pool_distinct": len(set(pool)),
             "mean_chars": round(float(lengths.mean()), 1), "median_chars": int(np.median(lengths))}  # fmt: skip
 
 
+def write_items(workdir: Path, size: int) -> Path:
+    """`size` pooled texts (seeded draw, as the streaming children use) as a Parquet item file."""
+    pool = pq.read_table(workdir / "pool.parquet").column("text")
+    path = workdir / f"items-{size}.parquet"
+    rng = np.random.default_rng(size)
+    with pq.ParquetWriter(path, pa.schema([("id", pa.string()), ("text", pa.string())]), compression="zstd") as writer:
+        for start in range(0, size, 1 << 18):
+            n = min(1 << 18, size - start)
+            ids = pa.array([f"item-{k}" for k in range(start, start + n)])
+            writer.write_table(pa.table({"id": ids, "text": pool.take(pa.array(rng.integers(0, len(pool), n)))}))
+    return path
+
+
+def parquet_child(size: int, workdir: Path) -> dict:
+    """`charter classifier batch` in-process: Parquet items in, Parquet decision log out."""
+    from charter.engines.scale import score_parquet
+
+    items = workdir / f"items-{size}.parquet"
+    warm = workdir / "items-warm.parquet"
+    pq.write_table(pq.read_table(items).slice(0, BATCH), warm)
+    score_parquet(workdir / "model", workdir / "bundle", warm, workdir / "warm-log.parquet", batch_size=BATCH)
+    rss_ready = _rss_mib()
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = score_parquet(workdir / "model", workdir / "bundle", items, workdir / "log.parquet", batch_size=BATCH)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert result.rows == size
+    (workdir / "log.parquet").unlink()
+    return {"engine": "charter_parquet", "size": size, "cpu_seconds": round(cpu, 2), "wall_seconds": round(wall, 2),
+            "items_per_cpu_second": round(size / cpu), "items_per_wall_second": round(size / wall),
+            "rss_ready_mib": round(rss_ready, 1), "peak_rss_mib": round(_rss_mib(), 1)}  # fmt: skip
+
+
 def child(engine: str, size: int, workdir: Path) -> dict:
     """Score `size` pooled texts in streamed batches; one JSON object of timings and memory."""
+    if engine == "charter_parquet":
+        return parquet_child(size, workdir)
     pool = pq.read_table(workdir / "pool.parquet").column("text").to_pylist()
     score: Callable[[Sequence[str]], object]
     if engine == "charter":
@@ -134,14 +176,20 @@ def main() -> None:
         facts = prepare(workdir)
         runs = []
         for size in args.sizes:
+            if "charter_parquet" in args.engines:
+                write_items(workdir, size)
             for engine in args.engines:
                 out = subprocess.run([sys.executable, __file__, "--child", engine, str(size), str(workdir)],
                                      check=True, capture_output=True, text=True)  # fmt: skip
                 runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 print(f"{engine} {size:,}: {runs[-1]['items_per_cpu_second']:,} items/s/core", file=sys.stderr)
+    rates = {(r["engine"], r["size"]): r["items_per_cpu_second"] for r in runs}
+    ratios = {f"{engine}/profanity_check@{size}": round(rates[engine, size] / rates["profanity_check", size], 2)
+              for (engine, size) in rates if engine != "profanity_check" and ("profanity_check", size) in rates}  # fmt: skip
     result = {
         "bench": "classifier_throughput",
         **facts,
+        "ratios_items_per_cpu_second": ratios,
         "batch": BATCH,
         "baseline": {"package": "alt-profanity-check", "version": version("alt-profanity-check")},
         "python": platform.python_version(),
