@@ -4,6 +4,17 @@ inspect a model, and measure its robustness to evasion.
 
 Scoring streams: items are read, decided and written in batches, so memory stays flat for
 any input size (Parquet inputs are read batch by batch; JSONL/CSV are parsed whole first).
+`batch` runs the same scoring over a Parquet dataset in-process, on a process pool or on
+Ray Data (`charter.engines.scale`).
+
+How odd inputs are handled: an empty (or whitespace-only) text is decided like any other,
+with the calibrated scores of an item without features (allow under the example policy's
+thresholds); a text of any length is scored whole, no truncation (about a second per
+megabyte); text that is not valid UTF-8 is refused naming its line, row or item, or scored
+with U+FFFD for the bad bytes under --replace-invalid; a label file that labels a category
+the policy lacks, or was made under another policy, is refused (another version of the same
+policy gets a warning); a model trained for other policy content is refused unless
+--allow-policy-mismatch, and then every decision records the mismatch in `extra`.
 """
 
 from __future__ import annotations
