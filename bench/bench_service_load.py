@@ -7,10 +7,12 @@ Side by side on the same run and the same items, the same engine called in-proce
 HTTP (`engine`), and the service core without HTTP (`core`: engine + store commit), so the
 costs of the store and of HTTP are ratios, not guesses:
 
-    python bench/bench_service_load.py                     # SQLite store, 10 s + 30 s of load
+    python bench/bench_service_load.py                     # SQLite store, 10 s + 180 s of load
     python bench/bench_service_load.py --db postgresql://postgres@127.0.0.1:5432/bench --no-llm
 
-Prints one JSON line. Latencies are per request (one item each), in milliseconds.
+Prints one JSON line. Latencies are per request (one item each), in milliseconds; `http` is
+under `--connections` concurrent connections (its latency includes queueing), and
+`http_1_connection` one request at a time, comparable with the sequential in-process runs.
 """
 
 from __future__ import annotations
@@ -125,12 +127,13 @@ def serving(work: Path, bundle: Path, model: Path, db: str, llm: tuple[str, str]
             time.sleep(0.2)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # graceful: in-flight requests finish (LLM calls can be slow)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # graceful: in-flight requests finish (LLM calls can be slow)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
 
 
 def wrk(base: str, bodies: Path, script: Path, threads: int, connections: int, seconds: int, timeout_s: int) -> dict[str, Any]:
@@ -191,15 +194,18 @@ def phase(name: str, args: argparse.Namespace, work: Path, bundle: Path, model: 
     with serving(work, bundle, model, http_db, llm) as base:
         wrk(base, bodies, script, 1, 2, 2, args.timeout)  # warm-up
         http = wrk(base, bodies, script, args.threads, connections, seconds, args.timeout)
+        note(f"{name}: charter serve under wrk for {seconds / 2:.0f} s (1 connection: per-request latency, no queueing)")
+        http_one = wrk(base, bodies, script, 1, 1, max(1, seconds // 2), args.timeout)
     return {
         "engine": engine.name,
         "http": http,
+        "http_1_connection": http_one,
         "core_no_http": core_run,
         "engine_in_process": in_process,
         "ratios": {
             "engine_rps_over_http_rps": round(in_process["rps"] / http["rps"], 2) if http["rps"] else None,
             "core_rps_over_http_rps": round(core_run["rps"] / http["rps"], 2) if http["rps"] else None,
-            "http_p50_over_engine_p50": round(http["p50_ms"] / in_process["p50_ms"], 2),
+            "http_1_connection_p50_over_engine_p50": round(http_one["p50_ms"] / in_process["p50_ms"], 2),
             "core_p50_over_engine_p50": round(core_run["p50_ms"] / in_process["p50_ms"], 2),
         },
         "store": stored(http_db) if not args.db else None,
@@ -210,7 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=500, help="distinct sample items cycled through")
     parser.add_argument("--seconds", type=int, default=10, help="load duration of the classifier path")
-    parser.add_argument("--llm-seconds", type=int, default=30, help="load duration of the LLM cascade")
+    parser.add_argument("--llm-seconds", type=int, default=180, help="load duration of the LLM cascade")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (classifier path)")
     parser.add_argument("--llm-connections", type=int, default=4, help="wrk connections (LLM cascade)")

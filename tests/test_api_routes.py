@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI, Request
 
 from charter.compile.loader import LoadedBundle
 from charter.engines.llm import BackendError, ReplayBackend
@@ -141,3 +142,18 @@ def test_an_llm_band_that_fails_escalates_and_is_counted(tmp_path: Path, bundle:
     counted = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("charter_llm_fallbacks_total{"))
     assert counted == failed
     assert "charter_escalations_total{" in metrics
+
+
+def test_an_app_mounted_beside_the_api_keeps_its_own_body_rules(api: Api) -> None:
+    side = FastAPI()
+
+    @side.post("/login")
+    async def login(request: Request) -> dict:
+        form = await request.form()
+        return {"user": form["user"]}
+
+    api.client.app.mount("/review", side)
+    response = api.client.post("/review/login", data={"user": "ana"})
+    assert response.status_code == 200 and response.json() == {"user": "ana"}
+    refused = api.client.post("/v1/moderate", data={"user": "ana"}, headers=api.headers(api.moderator))
+    assert refused.status_code == 415

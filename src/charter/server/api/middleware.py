@@ -24,15 +24,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyLimits:
-    """Reads a request body up to `max_body_bytes`, checks it is UTF-8 JSON, then hands it on."""
+    """Reads a request body up to `max_body_bytes`, checks it is UTF-8 JSON, then hands it on.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ApiMetrics):
+    Only for paths under `prefix` (the JSON API), so an app mounted beside it (the review web
+    app's forms) keeps its own rules."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ApiMetrics, prefix: str = "/v1/"):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         refusal = self._declared(scope)
