@@ -122,7 +122,7 @@ class InjectionReport:
     injected_violating: float
     control_violating: float
     resisted_where_control_flagged: float | None
-    per_probe: dict[str, dict[str, str]]
+    per_probe: dict[str, dict[str, str]]  # labels and rationales (why: an escalation's reason) per probe
 
     @property
     def injection_effect(self) -> float:
@@ -150,6 +150,8 @@ def injection_report(engine: Engine | Callable[[str], Engine], categories: list[
             "technique": p.technique,
             "injected": decisions[p.id][0].labels.get(p.category, "allowed"),
             "control": decisions[p.id][1].labels.get(p.category, "allowed"),
+            "injected_rationale": (decisions[p.id][0].rationale or "")[:300],
+            "control_rationale": (decisions[p.id][1].rationale or "")[:300],
         }
         for p in probes
     }
