@@ -297,6 +297,9 @@ def _run_ray(
                 compute=ray.data.ActorPoolStrategy(size=pool),
                 fn_constructor_args=({"model": ray.put(model)}, routing, options),
                 num_cpus=1,
+                # A restarted actor would need the model again from the object store (Ray warns
+                # it may be gone); a failed batch fails the run instead, and the log is not written.
+                max_restarts=0,
             )
         )
         dataset.write_parquet(str(output_path.resolve()), compression="zstd")
