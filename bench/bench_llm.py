@@ -84,8 +84,13 @@ def run(engine: LLMEngine, items, gold, category: str) -> tuple[dict, list]:
         "review_share": round(float(np.mean([d.labels[category] == "needs_review" for d in decisions])), 4),
         "allowed_share": round(float(np.mean([d.labels[category] == "allowed" for d in decisions])), 4),
         "escalations": dict(Counter(escalation_reason(x) for x in details if x.get("escalated"))),
-        "f1": round(metrics.f1, 4), "precision": round(metrics.precision, 4), "recall": round(metrics.recall, 4),
+        **{name: _round(getattr(metrics, name)) for name in ("f1", "precision", "recall")},
     }, decisions
+
+
+def _round(value: float | None) -> float | None:
+    """Metrics are None where undefined (precision with no positive prediction)."""
+    return None if value is None else round(value, 4)
 
 
 def ratio(a: float, b: float) -> float | None:
