@@ -20,6 +20,7 @@ from charter.engines.classifier import (
     ClassifierEngine,
     FeatureConfig,
     Featurizer,
+    TrainConfig,
     TrainedClassifier,
     load_model,
     read_card,
@@ -342,3 +343,14 @@ def test_dense_block_scoring_equals_the_stacked_sparse_product() -> None:
     stacked = (m.featurizer.transform(normalized) @ m.weights).toarray() + m.intercepts
     np.testing.assert_allclose(m.decision_values(normalized), stacked, rtol=0, atol=1e-4)
     assert m.decision_values([]).shape == (0, len(m.categories))
+
+
+def test_an_alpha_grid_picks_each_categorys_alpha_by_out_of_fold_auprc(tmp_path: Path) -> None:
+    train = sms("train")
+    texts = [item.text for item in train.items]
+    grid = (1e-6, 1e-2)  # the strong end all but erases the weights: never the better choice
+    m = train_classifier(texts, {"spam_scams": spam_gold(train)}, policy(), TrainConfig(alpha_grid=grid))
+    assert m.card.chosen_alpha == {"spam_scams": 1e-6}
+    save_model(m, tmp_path / "model")
+    assert load_model(tmp_path / "model").card.chosen_alpha == {"spam_scams": 1e-6}
+    assert model().card.chosen_alpha == {}  # without a grid, alpha is used as given

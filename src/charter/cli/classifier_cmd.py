@@ -328,6 +328,13 @@ LabelledOption = typer.Option(None, "--labelled", "-l", help="Labelled-items Par
 KINDS = ("fast", *BACKENDS)
 
 
+def _floats(value: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise CharterError(f"{option} {value!r}: write numbers separated by commas, e.g. 3e-6,1e-5,3e-5") from None
+
+
 def _config(kind: str, stack_fast: bool, c: float, fast: dict[str, Any]) -> TrainConfig | EmbeddingTrainConfig:
     """The hyper-parameters of one model kind, with CLI-shaped messages for bad values."""
     if kind not in KINDS:
@@ -340,7 +347,7 @@ def _config(kind: str, stack_fast: bool, c: float, fast: dict[str, Any]) -> Trai
                                     random_state=fast_config.random_state)  # fmt: skip
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = {"max_iter": "max-iter", "random_state": "seed"}.get(str(first["loc"][0]), str(first["loc"][0]))
+        name = {"max_iter": "max-iter", "random_state": "seed", "alpha_grid": "alpha-grid"}.get(str(first["loc"][0]), str(first["loc"][0]))
         raise CharterError(f"invalid --{name}: {first['msg']}") from None
 
 
@@ -356,6 +363,7 @@ def train(
     stack_fast: bool = typer.Option(True, "--stack-fast/--no-stack-fast", help="Embedding kinds: also feed the head the cross-fitted fast model's scores."),
     category: list[str] = typer.Option(None, "--category", "-c", help="Train only these categories (default: every mapped one)."),
     alpha: float = typer.Option(TrainConfig().alpha, "--alpha", help="Fast model: L2 regularisation strength."),
+    alpha_grid: str = typer.Option("", "--alpha-grid", help="Fast model: comma-separated alphas; each category takes the best by out-of-fold AUPRC."),
     max_iter: int = typer.Option(TrainConfig().max_iter, "--max-iter", help="Fast model: SGD epochs at most."),
     c: float = typer.Option(EmbeddingTrainConfig().C, "--C", help="Embedding head: inverse L2 strength."),
     calibration: str = typer.Option("auto", "--calibration", help="auto, sigmoid or isotonic."),
@@ -363,7 +371,8 @@ def train(
 ) -> None:
     """Train a classifier on policy-mapped datasets or labelled files and save a verified artifact."""
     policy = load_policy(policy_path)
-    config = _config(kind, stack_fast, c, {"alpha": alpha, "max_iter": max_iter, "calibration": calibration, "random_state": seed})
+    fast = {"alpha": alpha, "alpha_grid": _floats(alpha_grid, "--alpha-grid"), "max_iter": max_iter, "calibration": calibration, "random_state": seed}
+    config = _config(kind, stack_fast, c, fast)
     parts = labelled_parts(datasets or [], labelled or [], policy, _source(source), "train")
     items, labels = _flatten(parts)
     mapped = list(dict.fromkeys(c for p in parts for c in p.categories))
@@ -587,8 +596,9 @@ def _hyperparameters(card: Any) -> str:
         return (f"embedder: {e.backend} ({e.model}, {e.dim} dims, weights {e.fingerprint[:12]}) · head: logistic regression "
                 f"C {hp.C:g}, class-balanced, calibration {hp.calibration} ({hp.calibration_folds} folds){stacked}")  # fmt: skip
     hp = card.hyperparameters
+    alpha = ", ".join(f"{c} {a:g}" for c, a in card.chosen_alpha.items()) + " (by out-of-fold AUPRC)" if card.chosen_alpha else f"{hp.alpha:g}"
     return (
-        f"hyper-parameters: alpha {hp.alpha:g}, max_iter {hp.max_iter}, tol {hp.tol:g}, calibration {hp.calibration} "
+        f"hyper-parameters: alpha {alpha}, max_iter {hp.max_iter}, tol {hp.tol:g}, calibration {hp.calibration} "
         f"({hp.calibration_folds} folds), features 2×{hp.features.n_features:,} hashed (word {hp.features.word_ngrams}, "
         f"char_wb {hp.features.char_ngrams}), evasion flags {'on' if hp.features.evasion_features else 'off'}"
     )

@@ -26,10 +26,11 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 import charter
@@ -52,6 +53,10 @@ class TrainConfig(BaseModel):
 
     features: FeatureConfig = FeatureConfig()
     alpha: float = Field(default=1e-5, gt=0, description="L2 regularisation strength of SGD")
+    alpha_grid: tuple[PositiveFloat, ...] = Field(
+        default=(),
+        description="when given, each category uses the grid value with the best out-of-fold AUPRC instead of alpha",
+    )
     max_iter: int = Field(default=50, ge=1)
     tol: float = Field(default=1e-3, gt=0, description="SGD stops when an epoch improves the loss by less")
     calibration: Literal["auto", "sigmoid", "isotonic"] = "auto"
@@ -73,6 +78,7 @@ class ModelCard(BaseModel):
     training_data_hash: str = Field(description="sha256 over the training texts and gold labels")
     training_counts: dict[str, dict[str, int]] = Field(description="per category: known, positive")
     calibrators: dict[str, Calibrator] = Field(description="per category, fitted on out-of-fold scores")
+    chosen_alpha: dict[str, float] = Field(default_factory=dict, description="per category, when picked from alpha_grid")
     hyperparameters: TrainConfig
     library_versions: dict[str, str]
     trained_at: dt.datetime
@@ -219,6 +225,17 @@ def _library_versions() -> dict[str, str]:
     return {"charter": charter.__version__, **libraries}
 
 
+def _sgd(config: TrainConfig, alpha: float) -> SGDClassifier:
+    return SGDClassifier(
+        loss="log_loss",
+        alpha=alpha,
+        max_iter=config.max_iter,
+        tol=config.tol,
+        class_weight="balanced",
+        random_state=config.random_state,
+    )
+
+
 def train_classifier(
     texts: Sequence[str],
     gold: Mapping[str, np.ndarray],
@@ -238,23 +255,25 @@ def train_classifier(
     columns, intercepts = [], []
     counts: dict[str, dict[str, int]] = {}
     calibrators: dict[str, Calibrator] = {}
+    chosen: dict[str, float] = {}
     for category, labels in arrays.items():
         rows = np.flatnonzero(~np.isnan(labels))
         x, y = features[rows], labels[rows].astype(np.int64)
-        model = SGDClassifier(
-            loss="log_loss",
-            alpha=config.alpha,
-            max_iter=config.max_iter,
-            tol=config.tol,
-            class_weight="balanced",
-            random_state=config.random_state,
-        )
         folds = StratifiedKFold(config.calibration_folds, shuffle=True, random_state=config.random_state)
+        best: tuple[float, float, np.ndarray] | None = None  # (out-of-fold AUPRC, alpha, scores)
         with warnings.catch_warnings():
             # Hitting max_iter is expected with small tol on small data; the card records epochs.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            held_out = cross_val_predict(model, x, y, cv=folds, method="decision_function")
-            model.fit(x, y)
+            for alpha in config.alpha_grid or (config.alpha,):
+                scores = cross_val_predict(_sgd(config, alpha), x, y, cv=folds, method="decision_function")
+                quality = average_precision_score(y, scores) if config.alpha_grid else 0.0
+                if best is None or quality > best[0]:
+                    best = (quality, alpha, scores)
+            assert best is not None
+            _, alpha, held_out = best
+            model = _sgd(config, alpha).fit(x, y)
+        if config.alpha_grid:
+            chosen[category] = alpha
         calibrators[category] = fit_calibrator(y, expit(held_out), _calibration_method(config, y))
         columns.append(sp.csr_matrix(model.coef_.astype(np.float32)))
         intercepts.append(float(model.intercept_[0]))
@@ -270,6 +289,7 @@ def train_classifier(
         training_data_hash=data_hash,
         training_counts=counts,
         calibrators=calibrators,
+        chosen_alpha=chosen,
         hyperparameters=config,
         library_versions=_library_versions(),
         trained_at=dt.datetime.now(dt.timezone.utc),
