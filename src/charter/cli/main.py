@@ -11,12 +11,14 @@ from charter.cli import (
     datasets_cmd,
     demo_cmd,
     dsa_cmd,
+    enforce_cmd,
     eval_cmd,
     llm_cmd,
     policy_cmd,
     policy_identity_cmd,
     review_cmd,
     review_interop_cmd,
+    serve_cmd,
 )
 
 app = typer.Typer(
@@ -55,6 +57,15 @@ app.add_typer(compare_cmd.thresholds_app, name="thresholds")
 app.add_typer(classifier_cmd.app, name="classifier", help="Train, score, evaluate, inspect and stress-test the fast classifier.")
 app.add_typer(llm_cmd.app, name="llm", help="LLM moderators: run the compiled prompts against a backend, evaluate, probe.")
 app.add_typer(dsa_cmd.app, name="dsa", help="EU DSA statements of reasons: export and validate.")
+app.command("enforce", help="Run the cascade (or one pathway) over a dataset split or items file into a decision log.")(
+    enforce_cmd.enforce_command
+)
+app.command("serve", help="Run the enforcement API: moderate under a bundle, store every decision, hot-swap bundles.")(
+    serve_cmd.serve
+)
+app.add_typer(serve_cmd.keys_app, name="keys", help="Create, list and revoke the enforcement API's keys.")
+app.add_typer(serve_cmd.decisions_app, name="decisions", help="Export the service's decision log: Parquet, DSA statements of reasons.")
+
 review_app = review_cmd.app
 review_app.command("export-labelstudio", help="Export a project's tasks, predictions and labels as Label Studio JSON.")(
     review_interop_cmd.export_labelstudio
