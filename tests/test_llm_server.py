@@ -85,12 +85,12 @@ def test_single_shot_over_http_with_logprobs(http_server: str) -> None:
     assert_plumbing([d])
     detail = d.extra["llm"]["categories"]["spam_scams"]
     if "outcome" in detail:
-        # llama.cpp returns logprobs of the unconstrained model, which do not spell the grammar-
-        # constrained reply: they are ignored and the score is the stated confidence
-        assert "label_probability" not in detail
-        confidence = detail["confidence"]
+        # llama.cpp returns logprobs of the unconstrained model, which (measured) do not spell the
+        # grammar-constrained reply: then they are ignored and the score is the stated confidence
+        p = detail.get("label_probability", detail["confidence"])
+        assert 0.0 < p <= 1.0
         said = detail.get("model_label", d.labels["spam_scams"])  # before a low-confidence escalation
-        expected = {"violating": confidence, "allowed": 1 - confidence}.get(said, 0.5)
+        expected = {"violating": p, "allowed": 1 - p}.get(said, 0.5)
         assert d.scores["spam_scams"] == pytest.approx(expected)
 
 
