@@ -187,10 +187,10 @@ def test_countdown_expiry_skip_dialog_and_wellness(server, browser, tmp_path: Pa
 
     assignment_id = int(lena.url.rsplit("/", 1)[1].split("?")[0])
     with web.session() as session:
-        session.get(Assignment, assignment_id).expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+        session.get(Assignment, assignment_id).expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=6)
     lena.reload()
     _walk(lena, "n")
-    lena.wait_for_selector("#lease-expired", state="visible", timeout=6000)
+    lena.wait_for_selector("#lease-expired", state="visible", timeout=20000)
     assert lena.locator("#submit").is_disabled()
     shot(lena, "b10-lease-expired")
     lena.click("#lease-expired button")
