@@ -93,11 +93,12 @@ def _page(browser, base: str, username: str, problems: list[str]):
 
 
 def _walk(page, keys: str) -> None:
-    """Answer the tree with the keyboard; each key waits for the next question to render."""
+    """Answer the tree with the keyboard; each key waits for the next question to render.
+    (Selectors, not wait_for_function: the app's CSP forbids the eval that polling needs.)"""
     for key in keys:
         step = page.locator("#path li.step").count()
         page.keyboard.press(key)
-        page.wait_for_function(f"document.querySelectorAll('#path li.step').length > {step}")
+        page.wait_for_selector(f"#path li.step >> nth={step}")
 
 
 def test_label_gold_disagree_adjudicate(server, browser, tmp_path: Path) -> None:
@@ -114,7 +115,8 @@ def test_label_gold_disagree_adjudicate(server, browser, tmp_path: Path) -> None
     shot(alice, "b02-question")
     _walk(alice, "y1n")
     alice.keyboard.press("Backspace")  # change the last answer
-    alice.wait_for_function("document.querySelectorAll('#path li.step').length === 2")
+    alice.wait_for_selector("#path li.step >> nth=2", state="detached")
+    assert alice.locator("#path li.step").count() == 2
     _walk(alice, "ny")
     assert alice.locator("#o-id").inner_text() == "violating_slur"
     assert "HATE.1a" in alice.locator("#o-rules").inner_text()
@@ -168,7 +170,7 @@ def test_countdown_expiry_skip_dialog_and_wellness(server, browser, tmp_path: Pa
     lena = _page(browser, base, "lena", problems)
     lena.goto(f"{base}/p/{web.project_id}")
     lena.click("#wellness-toggle")
-    lena.wait_for_function("document.body.classList.contains('wellness')")
+    lena.wait_for_selector("body.wellness")
     lena.click("#start")
     lena.wait_for_url(TASK_PATH)
     assert lena.locator(".reveal-cover").first.is_visible()
