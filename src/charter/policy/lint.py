@@ -24,6 +24,7 @@ from charter.policy.spec import (
     Policy,
     Rule,
     Thresholds,
+    Tree,
 )
 from charter.policy.tree import TreeWalkError, find_cycle, reachable, walk
 
@@ -297,6 +298,15 @@ def _check_severities(lint: _Collector, category: Category, base: Loc) -> None:
 # --------------------------------------------------------------------------- trees
 
 
+def _has_dangling_targets(tree: Tree) -> bool:
+    """A root or branch pointing nowhere: everything below it then looks unreachable, so the
+    reachability checks wait until the reference is fixed (one typo, one error)."""
+    targets = {*tree.nodes, *tree.outcomes}
+    if tree.root not in tree.nodes:
+        return True
+    return any(target not in targets for node in tree.nodes.values() for target in node.branches().values())
+
+
 def _check_tree(lint: _Collector, category: Category, base: Loc) -> None:
     """Shape of each node, branch targets, cycles and reachability."""
     tree = category.tree
@@ -328,12 +338,15 @@ def _check_tree(lint: _Collector, category: Category, base: Loc) -> None:
                     "dangling-reference",
                     where,
                     f"branch {answer!r} of node {node_id!r} leads to {target!r}, which is neither a node nor an "
-                    f"outcome of this tree{_suggest(target, targets)}",
+                    f"outcome of this tree{_suggest(target, targets)} (what lies below it is checked for "
+                    "reachability once this is fixed)",
                 )
     cycle = find_cycle(tree)
     if cycle:
         lint.error("tree-cycle", (*tloc, "nodes", cycle[0]),
                    f"the tree loops: {' -> '.join(cycle)}; every path must end at an outcome", at_key=True)
+    if _has_dangling_targets(tree):
+        return
     seen = reachable(tree)
     for node_id in tree.nodes:
         if node_id not in seen:
@@ -396,7 +409,7 @@ def _check_outcomes(lint: _Collector, category: Category, base: Loc) -> None:
         if rule.id not in applied:
             lint.error("unapplied-rule", (*base, "rules", ri),
                        f"rule {rule.id} is applied by no outcome of the {category.id!r} tree; add it to an outcome's rule_ids")
-        elif not applied[rule.id]:
+        elif not applied[rule.id] and not _has_dangling_targets(tree):
             lint.error("unapplied-rule", (*base, "rules", ri),
                        f"rule {rule.id} is applied only by outcomes that cannot be reached from the root")
 
