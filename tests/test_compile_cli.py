@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from charter.cli.common import USER_ERROR_EXIT
 from charter.cli.compile_cmd import bundle_info, compile_command
+from charter.cli.policy_cmd import LINT_FAILED_EXIT
 
 app = typer.Typer()
 app.command("compile")(compile_command)
@@ -44,7 +45,7 @@ def test_compile_refuses_a_policy_with_lint_errors(tmp_path: Path) -> None:
         FIXTURE.read_text().replace("action: demote\n    escalation_queue", "action: erase\n    escalation_queue")
     )
     result = runner.invoke(app, ["compile", str(broken), "-o", str(tmp_path / "b")], env={"COLUMNS": "200"})
-    assert result.exit_code == USER_ERROR_EXIT
+    assert result.exit_code == LINT_FAILED_EXIT  # the same code `charter policy lint` gives for the same errors
     assert "lint error" in result.output and "broken.yaml:" in result.output and "erase" in result.output
     assert not (tmp_path / "b").exists()
 

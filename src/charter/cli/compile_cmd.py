@@ -9,7 +9,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from charter.cli.common import console, user_errors
+from charter.cli.common import console, err_console, user_errors
+from charter.cli.policy_cmd import LINT_FAILED_EXIT, problem_line
 from charter.compile import LoadedBundle, compile_policy, load_bundle, write_bundle
 from charter.policy.hashing import short_hash
 from charter.policy.lint import lint_policy
@@ -66,12 +67,20 @@ def compile_command(
     policy: Path = typer.Argument(..., help="Policy YAML file."),
     out: Path = typer.Option(..., "-o", "--out", help="Directory to write the bundle to (new, empty, or a bundle)."),
 ) -> None:
-    """Lint and compile a policy into a bundle of enforcement artifacts."""
+    """Lint and compile a policy into a bundle of enforcement artifacts (exit 1 on lint errors,
+    like `charter policy lint`, so CI reads one exit code the same way everywhere)."""
     loaded = load_policy_source(policy)
+    report = lint_policy(loaded.policy, loaded)
+    if not report.ok:
+        for problem in report.errors:
+            err_console.print(problem_line(problem, "error"), soft_wrap=True)
+        err_console.print(f"{policy}: not compiled, {len(report.errors)} lint error{'s' if len(report.errors) != 1 else ''}",
+                          style="bold red", highlight=False)
+        raise typer.Exit(LINT_FAILED_EXIT)
     bundle = compile_policy(loaded.policy, loaded)
     write_bundle(bundle, out)
     print_summary(load_bundle(out), f"Compiled {policy} → {out}")
-    warnings = len(lint_policy(loaded.policy, loaded).warnings)
+    warnings = len(report.warnings)
     if warnings:
         console.print(
             f"{warnings} lint warning{'s' if warnings != 1 else ''}: see `charter policy lint {policy}`",

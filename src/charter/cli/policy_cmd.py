@@ -20,7 +20,7 @@ app = typer.Typer(help="Check and inspect policy files.", no_args_is_help=True)
 LINT_FAILED_EXIT = 1
 
 
-def _problem_line(problem: Problem, severity: str) -> Text:
+def problem_line(problem: Problem, severity: str) -> Text:
     """`file:line:col  error  code  path: message`, styled, with no markup interpretation."""
     loc = problem.location
     where = loc.file or "<policy>"
@@ -75,9 +75,9 @@ def lint(
         typer.echo(json.dumps(payload, indent=2))
     else:
         for problem in report.errors:
-            console.print(_problem_line(problem, "error"), soft_wrap=True)
+            console.print(problem_line(problem, "error"), soft_wrap=True)
         for problem in report.warnings:
-            console.print(_problem_line(problem, "warning"), soft_wrap=True)
+            console.print(problem_line(problem, "warning"), soft_wrap=True)
         console.print(_summary(source.file, report, strict), soft_wrap=True)
     if failed:
         raise typer.Exit(LINT_FAILED_EXIT)
