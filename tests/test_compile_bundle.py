@@ -83,6 +83,17 @@ def test_a_required_artifact_dropped_from_the_manifest_is_named(bundle_dir: Path
         load_bundle(bundle_dir)
 
 
+def test_a_bundle_from_an_older_compiler_says_to_recompile(bundle_dir: Path) -> None:
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest["artifacts"] = [a for a in manifest["artifacts"] if a["path"] != "rules.json"]
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    (bundle_dir / "rules.json").unlink()
+    with pytest.raises(CharterError) as raised:
+        load_bundle(bundle_dir)
+    assert "which did not write rules.json" in raised.value.message
+    assert f"recompile the policy with `charter compile POLICY -o {bundle_dir}`" in raised.value.message
+
+
 def test_a_re_signed_policy_edit_fails_the_policy_hash_check(bundle_dir: Path) -> None:
     data = json.loads((bundle_dir / "policy.json").read_text())
     data["categories"][0]["thresholds"]["auto_action"] = 0.5

@@ -166,8 +166,12 @@ def load_bundle(bundle_dir: Path) -> LoadedBundle:
         )
     unlisted = [p for p in required_paths(policy.category_ids()) if p not in files]
     if unlisted:
+        # A manifest that verifies but lacks an artifact this compiler always writes comes from an
+        # older compiler (e.g. before rules.json): say so, and how to get a current bundle.
+        compiler = manifest.get("compiler", "an older charter")
         raise CharterError(
-            f"bundle {root} failed verification",
+            f"bundle {root} failed verification: it was compiled by {compiler}, which did not write "
+            f"{', '.join(unlisted)}; recompile the policy with `charter compile POLICY -o {root}`",
             [Problem("required artifact not listed in the manifest", Location(file=str(root / p))) for p in unlisted],
         )
     return LoadedBundle(
