@@ -60,6 +60,16 @@ def print_summary(bundle: LoadedBundle, heading: str) -> None:
     markets = bundle.classifier["markets"]
     if markets:
         console.print(f"markets: {', '.join(markets)}", highlight=False)
+    low, high = bundle.prompt_index["sweet_spot_tokens"]
+    long = [c for c, tokens in bundle.prompt_index["categories"].items() if tokens["single_shot"]["tokens"] > high]
+    if long:
+        console.print(
+            f"note: the single-shot prompts of {', '.join(long)} exceed the {low}-{high} tokens where "
+            "policy-conditioned models do best; small models do better in tree-walk mode (`--mode tree`), "
+            "whose per-node prompts are shorter",
+            style="yellow",
+            highlight=False,
+        )
 
 
 @user_errors
