@@ -12,7 +12,6 @@ email and as a bare user id (HumanSignal/label-studio#1184).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET

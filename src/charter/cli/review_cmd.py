@@ -23,14 +23,7 @@ app = typer.Typer(no_args_is_help=True, help="Human review: the labeling web app
 
 DEMO_DIR = Path("review-demo")
 DEMO_PROJECT = "demo"
-DB_HELP = f"Operational database URL (default: ${ENV_VAR}, else sqlite:///<workdir>/review.db)."
-
-
-def _url(db: str | None, workdir: Path) -> str:
-    if db or os.environ.get(ENV_VAR):
-        return database_url(db)
-    workdir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{workdir / 'review.db'}"
+DB_HELP = f"Operational database URL (default: ${ENV_VAR}, else sqlite:///charter.db, the store `charter serve` uses)."
 
 
 def _print_seed(seed: DemoSeed) -> None:
@@ -69,7 +62,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8700, help="Port to listen on."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    workdir: Path = typer.Option(DEMO_DIR, "--workdir", help="Where the demo database and bundle live."),
+    workdir: Path = typer.Option(DEMO_DIR, "--workdir", help="Where the demo bundle is compiled."),
     bundle: Path | None = typer.Option(None, "--bundle", help="Compiled bundle for the demo project (default: the example policy)."),
     demo: bool = typer.Option(True, "--demo/--no-demo", help="Seed the demo project and accounts if missing."),
     secure_cookies: bool | None = typer.Option(
@@ -82,7 +75,7 @@ def serve(
 
     from charter.server.review import ReviewSettings, create_review_app
 
-    url = _url(db, workdir)
+    url = database_url(db)  # the one store every command shares: reviews beside the service's decisions
     migrate(url)
     if demo:
         _seed_if_missing(url, workdir, bundle)
@@ -107,7 +100,7 @@ def serve(
 @user_errors
 def seed(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    workdir: Path = typer.Option(DEMO_DIR, "--workdir", help="Where the demo database and bundle live."),
+    workdir: Path = typer.Option(DEMO_DIR, "--workdir", help="Where the demo bundle is compiled."),
     bundle: Path | None = typer.Option(None, "--bundle", help="Compiled bundle (default: the example policy, compiled into <workdir>/bundle)."),
     project: str = typer.Option(DEMO_PROJECT, "--project", help="Name of the project to create."),
     password: str = typer.Option(DEMO_PASSWORD, "--password", help="Password of the demo accounts created."),
@@ -115,7 +108,7 @@ def seed(
     gold_share: float = typer.Option(0.2, "--gold-share", min=0.0, max=1.0, help="Share of known-label items made gold questions."),
 ) -> None:
     """Create the demo accounts and a project filled from the vendored dataset sample."""
-    url = _url(db, workdir)
+    url = database_url(db)  # the one store every command shares: reviews beside the service's decisions
     migrate(url)
     loaded = example_bundle(bundle or workdir / "bundle")
     with session_scope(session_factory(make_engine(url))) as session:
@@ -130,7 +123,6 @@ def create_user_command(
     username: str = typer.Argument(..., help="The new account's username."),
     role: str = typer.Option("reviewer", "--role", help=f"One of {', '.join(ROLES)}."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
-    workdir: Path = typer.Option(DEMO_DIR, "--workdir", help="Where the default SQLite database lives."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Create a login for the review app (the password is asked for, never taken as an argument)."""
@@ -140,7 +132,7 @@ def create_user_command(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not password:
         fail("no password given")
-    url = _url(db, workdir)
+    url = database_url(db)  # the one store every command shares: reviews beside the service's decisions
     migrate(url)
     with session_scope(session_factory(make_engine(url))) as session:
         user = create_user(session, username, password, role)
