@@ -7,7 +7,7 @@ import pytest
 
 from charter.datasets import dataset_names, get_info, load_frame, load_split
 from charter.datasets.paths import shared_root
-from charter.datasets.splits import seeded_split
+from charter.datasets.splits import carve_validation, seeded_split
 from charter.errors import CharterError
 
 ROOT = shared_root()
@@ -50,8 +50,60 @@ def test_split_sizes_match_the_registry(name):
 @needs_shared
 @pytest.mark.parametrize("name", sorted(OFFICIAL))
 def test_official_splits_have_the_published_sizes(name):
-    counts = frame(name)["split"].value_counts().to_dict()
+    info = get_info(name)
+    split_of = {split: s.carved_from or split for split, s in info.splits.items()}
+    counts = frame(name)["split"].map(split_of).value_counts().to_dict()
     assert {k: counts.get(k) for k in OFFICIAL[name]} == OFFICIAL[name]
+    assert {k: info.published_splits.get(k) for k in OFFICIAL[name]} == OFFICIAL[name]
+
+
+# Datasets published with train and test only, whose train split gives a seeded `val`.
+CARVED = {
+    "olid": ("olid-training-v1.0.tsv", ["subtask_a", "subtask_b", "subtask_c"]),
+    "germeval2018": ("germeval2018.training.txt", ["fine"]),
+    "sdcnl_suicide_vs_depression": ("training-set.csv", ["is_suicide"]),
+}
+
+
+def test_every_dataset_with_a_train_split_has_a_val_split():
+    for name in dataset_names():
+        info = get_info(name)
+        if "train" in info.splits:
+            assert "val" in info.splits, name
+            assert ("val" in info.carved) == (name in CARVED), name
+
+
+@needs_shared
+@pytest.mark.parametrize("name", sorted(CARVED))
+def test_carved_validation_is_stratified_stable_and_leaves_test_alone(name):
+    data = frame(name)
+    info = get_info(name)
+    _, strata = CARVED[name]
+    official_train = data[data["split"].isin(["train", "val"])]
+    assert len(official_train) == info.published_splits["train"]
+    assert info.splits["test"].official and info.splits["val"].carved_from == "train"
+    # the test split is exactly the official test file: same ids as an uncarved read would give
+    assert len(data[data["split"] == "test"]) == OFFICIAL[name]["test"]
+    key = official_train[strata].agg("/".join, axis=1)
+    share = official_train.assign(key=key).groupby("key")["split"].apply(lambda s: (s == "val").mean())
+    big = share[key.value_counts()[share.index] >= 50]
+    assert big.between(0.08, 0.12).all(), share.to_dict()
+    assert official_train.groupby("text")["split"].nunique().max() == 1  # duplicates never straddle
+    # membership depends on text and label only: shuffling the rows changes nothing
+    shuffled = official_train.sample(frac=1.0, random_state=0)
+    again = pd.Series(carve_validation(shuffled["text"], shuffled[strata].agg("/".join, axis=1)), index=shuffled.index)
+    assert (again.loc[official_train.index].to_numpy() == official_train["split"].to_numpy()).all()
+
+
+def test_carve_validation_by_stratum_and_seed():
+    texts = pd.Series([f"text {i}" for i in range(200)] + ["dup", "dup"])
+    strata = pd.Series(["a"] * 100 + ["b"] * 100 + ["a", "a"])
+    split = carve_validation(texts, strata)
+    assert set(split) == {"train", "val"}
+    assert (split[:100] == "val").sum() + (split[200:] == "val").sum() // 2 == round(101 * 0.1)
+    assert (split[100:200] == "val").sum() == 10
+    assert split[200] == split[201]
+    assert (carve_validation(texts, strata, seed=14) != split).any()
 
 
 @needs_shared
@@ -177,7 +229,7 @@ def test_load_split_builds_items_with_metadata_and_raw_labels():
 def test_split_aliases_and_unknown_split():
     info = get_info("cold-chinese")
     assert info.split_name("dev") == "val" and info.split_name("val") == "val"
-    with pytest.raises(CharterError, match="has no split 'dev'.*train, test, all"):
+    with pytest.raises(CharterError, match="has no split 'dev'.*train, val, test, all"):
         load_split("olid", "dev")
     with pytest.raises(CharterError, match="unknown dataset 'nope'"):
         load_split("nope")

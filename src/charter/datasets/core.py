@@ -36,11 +36,17 @@ class LabelColumn:
 
 @dataclass(frozen=True)
 class SplitInfo:
-    """One split: its row count in the full data, and whether the authors published it."""
+    """One split: its row count in the full data, and whether the authors published it.
+
+    `carved_from` names the official split this one is a seeded part of: a dataset published
+    with train and test only gets `train` and `val` carved from its official train split
+    (see `charter.datasets.splits.carve_validation`); together they are that official split.
+    """
 
     rows: int
     official: bool
     original_name: str | None = None
+    carved_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,21 @@ class DatasetInfo:
     @property
     def rows(self) -> int:
         return sum(s.rows for s in self.splits.values())
+
+    @property
+    def published_splits(self) -> dict[str, int]:
+        """Rows per split as the authors published them: carved splits are counted under the
+        official split they were carved from (so OLID reads train 13,240, test 860)."""
+        counts: dict[str, int] = {}
+        for name, split in self.splits.items():
+            key = split.carved_from or name
+            counts[key] = counts.get(key, 0) + split.rows
+        return counts
+
+    @property
+    def carved(self) -> list[str]:
+        """Splits carved from an official one by Charter's seeded method (not by the authors)."""
+        return [name for name, split in self.splits.items() if split.carved_from and name != split.carved_from]
 
     def split_name(self, split: str) -> str | None:
         """The canonical split name for `split` or one of the authors' names for it."""

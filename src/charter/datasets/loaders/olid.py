@@ -8,6 +8,7 @@ import pandas as pd
 
 from charter.datasets.core import MISSING, DatasetInfo, LabelColumn, SplitInfo
 from charter.datasets.loaders._files import read_csv, read_tsv_unquoted
+from charter.datasets.splits import CARVED_METHOD, carve_validation
 
 INFO = DatasetInfo(
     name="olid",
@@ -25,9 +26,16 @@ INFO = DatasetInfo(
         "labels-levelb.csv",
         "labels-levelc.csv",
     ),
-    splits={"train": SplitInfo(13240, True), "test": SplitInfo(860, True)},
-    split_method="official: olid-training-v1.0.tsv is train; testset-levela.tsv with the gold "
-    "labels of levels a, b and c (labels-level{a,b,c}.csv) joined by id is test",
+    splits={
+        "train": SplitInfo(11917, False, carved_from="train"),
+        "val": SplitInfo(1323, False, carved_from="train"),
+        "test": SplitInfo(860, True),
+    },
+    split_method=CARVED_METHOD.format(
+        test="testset-levela.tsv with the gold labels of levels a, b and c (labels-level{a,b,c}.csv) joined by id",
+        train="olid-training-v1.0.tsv, 13,240 tweets",
+        strata="the combined subtask_a/b/c labels",
+    ),
     label_columns={
         "subtask_a": LabelColumn(("NOT", "OFF"), "A: NOT not offensive, OFF offensive (incl. profanity)"),
         "subtask_b": LabelColumn(("TIN", "UNT", MISSING), "B: TIN targeted insult or threat, UNT untargeted"),
@@ -48,7 +56,7 @@ COLUMNS = ["id", "split", "text", "language", "subtask_a", "subtask_b", "subtask
 def read(folder: Path) -> pd.DataFrame:
     train = read_tsv_unquoted(folder, "olid-training-v1.0.tsv")
     train = train.rename(columns={"tweet": "text"})
-    train["split"] = "train"
+    train["split"] = carve_validation(train["text"], train["subtask_a"] + "/" + train["subtask_b"] + "/" + train["subtask_c"])
 
     test = read_tsv_unquoted(folder, "testset-levela.tsv").rename(columns={"tweet": "text"})
     for level in "abc":

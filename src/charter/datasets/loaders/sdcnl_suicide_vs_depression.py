@@ -8,6 +8,7 @@ import pandas as pd
 
 from charter.datasets.core import DatasetInfo, LabelColumn, SplitInfo
 from charter.datasets.loaders._files import read_csv
+from charter.datasets.splits import CARVED_METHOD, carve_validation
 
 INFO = DatasetInfo(
     name="sdcnl_suicide_vs_depression",
@@ -21,8 +22,12 @@ INFO = DatasetInfo(
     redistributable=False,
     source="https://github.com/ayaanzhaque/SDCNL",
     files=("training-set.csv", "testing-set.csv"),
-    splits={"train": SplitInfo(1516, True), "test": SplitInfo(379, True)},
-    split_method="official: training-set.csv is train, testing-set.csv is test",
+    splits={
+        "train": SplitInfo(1365, False, carved_from="train"),
+        "val": SplitInfo(151, False, carved_from="train"),
+        "test": SplitInfo(379, True),
+    },
+    split_method=CARVED_METHOD.format(test="testing-set.csv", train="training-set.csv, 1,516 posts", strata="`is_suicide`"),
     label_columns={"is_suicide": LabelColumn(("0", "1"), "1 posted in r/SuicideWatch, 0 in r/depression")},
     metadata_columns={"subreddit": "str", "num_comments": "int", "source_index": "int"},
     mapping=None,
@@ -47,12 +52,13 @@ def read(folder: Path) -> pd.DataFrame:
         raw = read_csv(folder, name)
         index = raw[raw.columns[0]]
         title, body = raw["title"].str.strip(), raw["selftext"].str.strip()
+        text = (title + "\n\n" + body).where(body != "", title)
         parts.append(
             pd.DataFrame(
                 {
                     "id": "sdcnl_suicide_vs_depression:" + index,
-                    "split": split,
-                    "text": (title + "\n\n" + body).where(body != "", title),
+                    "split": carve_validation(text, raw["is_suicide"]) if split == "train" else split,
+                    "text": text,
                     "language": "en",
                     "is_suicide": raw["is_suicide"],
                     "subreddit": raw["url"].str.extract(r"/r/([^/]+)/", expand=False).fillna(""),
