@@ -4,7 +4,9 @@
 
 Only datasets whose licenses allow redistribution are sampled. Within each official (or
 documented seeded) split, rows are drawn class-balanced on one raw label column with a fixed
-seed, so the sample is identical on every run and item ids match the full data.
+seed, so the sample is identical on every run and item ids match the full data. Every dataset
+sampled has a val split (official, seeded, or carved from the official train split), so every
+category the demo trains can have its thresholds tuned.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ SEED = 13
 PLAN: dict[str, tuple[list[str], dict[str, int]]] = {
     "davidson": (["class"], {"train": 400, "val": 50, "test": 200}),
     "hatexplain": (["category"], {"train": 400, "val": 50, "test": 200}),
-    "olid": (["subtask_a", "subtask_b", "subtask_c"], {"train": 400, "test": 200}),
-    "germeval2018": (["fine"], {"train": 400, "test": 200}),
+    "olid": (["subtask_a", "subtask_b", "subtask_c"], {"train": 400, "val": 100, "test": 200}),
+    "germeval2018": (["fine"], {"train": 400, "val": 100, "test": 200}),
     "toxic-spans": (["threat"], {"train": 400, "val": 50, "test": 200}),
     "sms-spam": (["label"], {"train": 400, "val": 50, "test": 200}),
 }
@@ -40,7 +42,8 @@ Authors: Marcos Zampieri, Shervin Malmasi, Preslav Nakov, Sara Rosenthal, Noura 
 License: Creative Commons Attribution 4.0 International (CC BY 4.0),
 https://creativecommons.org/licenses/by/4.0/ (full text in germeval2018.LICENSE.txt, same license)
 Changes: a class-balanced sample of rows; test rows joined with their level a/b/c gold labels;
-columns renamed (see README.md).
+the official training set divided into train and a seeded validation split (the official test
+set is untouched); columns renamed (see README.md).
 Cite: Zampieri et al. Predicting the Type and Target of Offensive Posts in Social Media. NAACL 2019.
 """
 SMS_ATTRIBUTION_HEADER = """SMS Spam Collection v.1, a sample of which is in sms-spam.csv.
