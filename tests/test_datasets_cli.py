@@ -26,9 +26,12 @@ def test_list_reports_availability():
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert len(rows) == 14
     assert rows["olid"]["available"] == "sample" and rows["tweepfake"]["available"] == "missing"
-    assert rows["olid"]["splits"] == {"train": 13240, "test": 860}
+    assert rows["olid"]["splits"] == {"train": 11917, "val": 1323, "test": 860}
+    assert rows["olid"]["published_splits"] == {"train": 13240, "test": 860} and rows["olid"]["carved_splits"] == ["val"]
+    assert rows["davidson"]["carved_splits"] == []
     table = runner.invoke(app, ["list"])
     assert table.exit_code == 0 and "davidson" in table.output and "missing" in table.output
+    assert "train val* test" in table.output and "carved from the official train split" in table.output
 
 
 def test_show_counts_raw_labels_and_gold_verdicts():
@@ -56,8 +59,18 @@ def test_import_writes_items_and_gold_labels(tmp_path):
 def test_import_errors_exit_2_with_a_message(tmp_path):
     result = runner.invoke(app, ["import", "tweepfake", "--split", "test", "-o", str(tmp_path / "x.parquet")])
     assert result.exit_code == 2 and "dataset 'tweepfake' not found" in result.output
-    result = runner.invoke(app, ["show", "olid", "--split", "val"])
-    assert result.exit_code == 2 and "has no split 'val'" in result.output
+    result = runner.invoke(app, ["show", "olid", "--split", "dev"])
+    assert result.exit_code == 2 and "has no split 'dev'" in result.output
+
+
+def test_show_the_carved_validation_split_with_harassment_positives():
+    result = runner.invoke(app, ["show", "olid", "--split", "val", "--n", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["rows"] == 100 and shown["raw_labels"]["subtask_c"]["IND"] == 20
+    assert shown["verdicts"]["harassment"]["violating"] == 20
+    text = runner.invoke(app, ["show", "germeval2018", "--split", "val", "--n", "0"])
+    assert text.exit_code == 0 and "carved from it (seed 13)" in " ".join(text.output.split())
 
 
 def test_import_file_with_column_mapping_and_labels(tmp_path):

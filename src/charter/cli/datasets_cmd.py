@@ -71,6 +71,8 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON
                 "languages": list(info.languages),
                 "rows": info.rows,
                 "splits": {split: s.rows for split, s in info.splits.items()},
+                "published_splits": info.published_splits,
+                "carved_splits": info.carved,
                 "license": info.license,
                 "available": availability(name),
                 "mapping": info.mapping,
@@ -92,12 +94,14 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON
             row["name"],
             ",".join(row["languages"]),
             f"{row['rows']:,}",
-            " ".join(row["splits"]),
+            " ".join(f"{split}*" if split in row["carved_splits"] else split for split in row["splits"]),
             row["license"],
             f"[{styles[row['available']]}]{row['available']}[/]",
         )
     console.print(table)
     console.print("available: shared = ../shared/data or $CHARTER_DATA_DIR; sample = vendored sample only", style="dim")
+    console.print("val*: a seeded validation split carved from the official train split (the official test "
+                  "split is untouched); `charter datasets show NAME` gives the method", style="dim")
 
 
 @app.command("show")
