@@ -105,3 +105,12 @@ def test_bad_requests_are_refused(kwargs: dict, message: str) -> None:
     args = {"texts": ["a", "b"], "gold": {"hate": np.ones(2)}, **kwargs}
     with pytest.raises(CharterError, match=message):
         robustness_suite(model(), Routing.from_policy(policy()), **args)
+
+
+def test_an_evasion_indicator_never_lowers_a_violation_score() -> None:
+    # In the sample, SMS shorthand fires `leet` on benign texts, so hate would learn to read it
+    # as innocence and a disguised slur would score lower than the plain one.
+    features = model().card.hyperparameters.features
+    flags = model().dense_weights[2 * features.n_features :]
+    assert (flags >= 0).all()
+    assert flags.max() > 0  # indicators still raise scores where they mark the category (spam)

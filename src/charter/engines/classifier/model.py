@@ -236,6 +236,18 @@ def _sgd(config: TrainConfig, alpha: float) -> SGDClassifier:
     )
 
 
+def _evasion_never_excuses(coef: np.ndarray, features: FeatureConfig) -> np.ndarray:
+    """The fitted weights with negative evasion-indicator weights set to zero. In natural text
+    an indicator can mark benign writing (SMS shorthand fires `leet`, so hate learns a negative
+    weight for it); an evasion attempt must never lower a violation score, or disguising a slur
+    would do more than hide it."""
+    weights = coef.astype(np.float32)
+    if features.evasion_features:
+        flags = weights[:, 2 * features.n_features :]
+        np.maximum(flags, 0.0, out=flags)
+    return weights
+
+
 def train_classifier(
     texts: Sequence[str],
     gold: Mapping[str, np.ndarray],
@@ -275,7 +287,7 @@ def train_classifier(
         if config.alpha_grid:
             chosen[category] = alpha
         calibrators[category] = fit_calibrator(y, expit(held_out), _calibration_method(config, y))
-        columns.append(sp.csr_matrix(model.coef_.astype(np.float32)))
+        columns.append(sp.csr_matrix(_evasion_never_excuses(model.coef_, config.features)))
         intercepts.append(float(model.intercept_[0]))
         counts[category] = {"known": int(len(rows)), "positive": int(y.sum()), "epochs": int(model.n_iter_)}
 
