@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from charter.cli import serve_cmd
 from charter.compile import load_bundle
 from charter.compile.loader import LoadedBundle
+from charter.datasets import load_split
 from charter.dsa.validate import validate_statement
 from charter.records import ContentItem
+from charter.service.engines import EngineRecipe
 from charter.store.decision_log import read_decision_log
 from service_support import moderator_key, service_on, sqlite_url
 from service_support import bundle, model_dir, sample_items  # noqa: F401
@@ -43,8 +45,13 @@ def test_decisions_export_to_parquet_and_statements_of_reasons(
     tmp_path: Path, bundle: LoadedBundle, model_dir: Path, sample_items: list[ContentItem]
 ) -> None:
     url = sqlite_url(tmp_path)
-    service = service_on(url, model_dir, bundle.root)
-    decided = service.moderate(sample_items, route="/v1/moderate/batch", batch=False, api_key_id=moderator_key(service)).decisions
+    service = service_on(url, model_dir, bundle.root, EngineRecipe())  # the cascade charter serve runs
+    # real spam, which the example's rules restrict, beside the sample (whose classifier scores
+    # stay below the untuned policy's 0.95 auto-action bar)
+    spam = [i for i in load_split("sms-spam", "test", source="sample").items if i.metadata["label"] == "spam"][:30]
+    items = sample_items + spam
+    decided = service.moderate(items, route="/v1/moderate/batch", batch=False, api_key_id=moderator_key(service)).decisions
+    assert any(d.action != "allow" and d.action != "escalate" for d in decided)
     service.store.close()
     log = tmp_path / "log.parquet"
     exported = runner.invoke(serve_cmd.decisions_app, ["export", "-o", str(log), "--db", url])
