@@ -33,7 +33,7 @@ from charter.errors import CharterError
 from charter.records import Decision
 from charter.review.grouping import labels_by_task
 from charter.review.models import VERDICTS, Item, Project, User
-from charter.review.projects import project_category, project_policy
+from charter.review.projects import project_category, project_policy, require_project_policy
 
 Source = Literal["decision_log", "text_model"]
 TEXT_FEATURES = FeatureConfig(n_features=2**18)
@@ -185,11 +185,7 @@ def assess_category(
 def _scores_by_item(project: Project, decisions: Sequence[Decision]) -> dict[str, Decision]:
     by_item: dict[str, Decision] = {}
     for decision in decisions:
-        if decision.policy_hash != project.policy_hash:
-            raise CharterError(
-                f"decision for {decision.item_id!r} was made under policy {decision.policy_id}@{decision.policy_version} "
-                f"({decision.policy_hash[:12]}), but project {project.name!r} reviews under "
-                f"{project.policy_id}@{project.policy_version} ({project.policy_hash[:12]})")
+        require_project_policy(project, decision)
         if decision.item_id in by_item:
             raise CharterError(f"the decision log has two decisions for item {decision.item_id!r}; "
                                "give one pathway's log so each item has one score")

@@ -47,7 +47,7 @@ from charter.review.labelstudio_format import (
     timestamp,
 )
 from charter.review.models import Assignment, Item, LabelRow, Project, Task, User
-from charter.review.projects import project_policy
+from charter.review.projects import project_policy, require_project_policy
 from charter.review.tasks import TaskSpec, add_tasks, store_items
 from charter.review.users import create_user
 from charter.review.validation import check_answers
@@ -142,11 +142,7 @@ def _prediction(policy: Policy, decision: Decision, key: str, categories: list[s
 def _decisions_by_item(project: Project, decisions: Iterable[Decision], item_ids: set[str]) -> dict[str, list[Decision]]:
     grouped: dict[str, list[Decision]] = defaultdict(list)
     for decision in decisions:
-        if decision.policy_hash != project.policy_hash:
-            raise CharterError(
-                f"decision for {decision.item_id!r} was made under policy {decision.policy_id}@{decision.policy_version} "
-                f"({decision.policy_hash[:12]}), but project {project.name!r} reviews under "
-                f"{project.policy_id}@{project.policy_version} ({project.policy_hash[:12]})")
+        require_project_policy(project, decision)
         if decision.item_id in item_ids:
             grouped[decision.item_id].append(decision)
     return grouped

@@ -15,6 +15,7 @@ from charter.compile.view import fallback_queue
 from charter.errors import CharterError
 from charter.policy.hashing import identity
 from charter.policy.spec import Category, Policy, Queue
+from charter.records import Decision
 from charter.review.clock import resolve_now
 from charter.review.models import Project
 
@@ -91,3 +92,13 @@ def default_queue(project: Project, category_id: str) -> Queue:
     if queue is None:
         raise CharterError(f"project {project.name!r}: category {category_id!r} has no review queue and the policy none")
     return queue
+
+
+def require_project_policy(project: Project, decision: Decision) -> None:
+    """Refuse a decision made under another policy than the one `project` reviews under: its
+    scores and verdicts would be read against the wrong rules."""
+    if decision.policy_hash != project.policy_hash:
+        raise CharterError(
+            f"decision for {decision.item_id!r} was made under policy {decision.policy_id}@{decision.policy_version} "
+            f"({decision.policy_hash[:12]}), but project {project.name!r} reviews under "
+            f"{project.policy_id}@{project.policy_version} ({project.policy_hash[:12]})")
